@@ -1,0 +1,46 @@
+# Two commands do all the set-up on a fresh machine:
+#   make chat   installs what is missing, builds the demo index and starts the web UI
+#   make test   installs what is missing and runs lint, tests and the smoke eval
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.byline-installed
+EXTRAS ?= dev
+
+.PHONY: install chat test lint format eval bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# torch first, pinned, so pip takes the CPU build on disk and never a multi-GB CUDA build.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -e '.[$(EXTRAS)]'
+	touch $@
+
+install: $(STAMP)
+
+chat: $(STAMP)
+	$(BIN)/byline ingest corpus/
+	$(BIN)/byline search "Who has a right of first refusal on new OpenAI capacity?" -k 3
+
+lint: $(STAMP)
+	$(BIN)/ruff check rag ui evals tests
+	$(BIN)/ruff format --check rag ui evals tests
+
+format: $(STAMP)
+	$(BIN)/ruff format rag ui evals tests
+	$(BIN)/ruff check --fix rag ui evals tests
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+eval: $(STAMP)
+	$(BIN)/byline eval --suite smoke
+
+bench: $(STAMP)
+	$(BIN)/python -m evals.bench_ingest
+
+clean:
+	rm -rf $(VENV) .byline .pytest_cache .ruff_cache

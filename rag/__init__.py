@@ -1,0 +1,11 @@
+"""Byline: question answering over news articles, every claim cited to its article."""
+
+from rag.app import Byline
+from rag.articles import Article
+from rag.config import Settings
+from rag.errors import RagError
+from rag.ingest import IngestReport
+from rag.retrieval.filters import Filters
+from rag.retrieval.hits import Hit
+
+__all__ = ["Article", "Byline", "Filters", "Hit", "IngestReport", "RagError", "Settings"]

@@ -1,0 +1,161 @@
+"""``Byline``: one object opened on an index, the way into everything from Python."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from rag.chunking import Chunker
+from rag.config import Settings
+from rag.errors import ConfigError, IndexMissingError
+from rag.ingest import Ingestor, IngestReport
+from rag.lexical import LexicalIndex
+from rag.lock import writer_lock
+from rag.manifest import Manifest
+from rag.retrieval.filters import Filters, parse_filters
+from rag.retrieval.hits import Hit
+from rag.retrieval.hybrid import HybridSearcher
+from rag.store import ChunkStore
+
+
+class Byline:
+    """An index of news articles that can be ingested into, searched and asked questions.
+
+    Build it with :meth:`open` (from configuration) or directly from parts in tests.
+    """
+
+    def __init__(self, settings: Settings, embedder: Embeddings | None = None) -> None:
+        self.settings = settings
+        self.index_dir = Path(settings.index_dir)
+        self._embedder = embedder
+        self._store: ChunkStore | None = None
+        self._manifest: Manifest | None = None
+        self._lexical: LexicalIndex | None = None
+        self._lexical_generation: str | None = None
+
+    @classmethod
+    def open(cls, index_dir: str | Path | None = None, **overrides: Any) -> Byline:
+        """Open (or prepare to create) the index at ``index_dir`` with config overrides."""
+        embedder = overrides.pop("embedder", None)
+        settings = Settings.load(index_dir=index_dir, **overrides)
+        return cls(settings, embedder=embedder)
+
+    # -- parts, created on first use --------------------------------------------------------
+    @property
+    def embedder(self) -> Embeddings:
+        if self._embedder is None:
+            from rag.embeddings import make_embedder
+
+            self._embedder = make_embedder(
+                self.settings.embed_model, self.settings.embed_batch_size
+            )
+        return self._embedder
+
+    @property
+    def manifest(self) -> Manifest:
+        if self._manifest is None:
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            self._manifest = Manifest(self.index_dir)
+        return self._manifest
+
+    @property
+    def store(self) -> ChunkStore:
+        if self._store is None:
+            self._store = ChunkStore(
+                self.index_dir,
+                self.settings.collection,
+                self.settings.hnsw_ef,
+                self.settings.chroma_url,
+            )
+        return self._store
+
+    def exists(self) -> bool:
+        """Whether an index with at least one article is here."""
+        return Manifest.exists(self.index_dir) and self.manifest.counts()[0] > 0
+
+    def _require_index(self) -> None:
+        if not self.exists():
+            raise IndexMissingError(str(self.index_dir))
+        built_with = self.manifest.get_meta("embed_model")
+        if built_with and built_with != self.settings.embed_model:
+            raise ConfigError(
+                f"the index at {self.index_dir} was built with embed_model={built_with!r}, "
+                f"not {self.settings.embed_model!r}: set embed_model back or ingest into a new index"
+            )
+
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index, reloaded whenever an ingest has published a new generation."""
+        generation = self.manifest.get_meta("lexical_generation")
+        if self._lexical is None or generation != self._lexical_generation:
+            self._lexical = LexicalIndex.load(self.index_dir)
+            self._lexical_generation = generation
+        return self._lexical
+
+    # -- ingestion --------------------------------------------------------------------------
+    def ingest(
+        self,
+        paths: Sequence[str | Path] | str | Path,
+        prune: bool = False,
+        progress: bool | None = None,
+        on_progress: Any = None,
+    ) -> IngestReport:
+        """Add new, replace changed and (with ``prune``) drop vanished articles from ``paths``."""
+        if isinstance(paths, str | Path):
+            paths = [paths]
+        with writer_lock(self.index_dir):
+            built_with = self.manifest.get_meta("embed_model")
+            if built_with and built_with != self.settings.embed_model and self.exists():
+                self._require_index()  # raises the mismatch error
+            ingestor = Ingestor(
+                self.index_dir,
+                self.store,
+                self.manifest,
+                self.embedder,
+                Chunker(self.settings.chunk_size, self.settings.chunk_overlap),
+                int(self.settings.max_file_mb * 1_000_000),
+            )
+            report = ingestor.ingest(paths, prune=prune, progress=progress, on_article=on_progress)
+            if report.articles:
+                self.manifest.set_meta("embed_model", self.settings.embed_model)
+        return report
+
+    # -- search -----------------------------------------------------------------------------
+    def searcher(self) -> HybridSearcher:
+        return HybridSearcher(self.store, self.embedder, self.lexical, self.settings.candidates)
+
+    def search(
+        self, query: str, k: int = 10, filters: Filters | dict[str, Any] | None = None
+    ) -> list[Hit]:
+        """Hybrid (dense + BM25, rank-fused) search over the indexed chunks."""
+        self._require_index()
+        return self.searcher().search(query, k, parse_filters(filters))
+
+    def stats(self) -> dict[str, Any]:
+        """Articles, chunks, publishers and date span of the index."""
+        if not Manifest.exists(self.index_dir):
+            raise IndexMissingError(str(self.index_dir))
+        articles, chunks = self.manifest.counts()
+        lo, hi = self.manifest.date_span()
+
+        def day(ts: int | None) -> str | None:
+            return datetime.fromtimestamp(ts, tz=UTC).date().isoformat() if ts is not None else None
+
+        return {
+            "index": str(self.index_dir),
+            "articles": articles,
+            "chunks": chunks,
+            "publishers": self.manifest.publishers(),
+            "first_published": day(lo),
+            "last_published": day(hi),
+            "embed_model": self.manifest.get_meta("embed_model"),
+            "chroma": self.settings.chroma_url or str(self.index_dir / "chroma"),
+        }
+
+    def close(self) -> None:
+        if self._manifest is not None:
+            self._manifest.close()
+            self._manifest = None

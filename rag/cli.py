@@ -1,0 +1,150 @@
+"""The ``byline`` command. Errors become one friendly line here; tracebacks only with --debug."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from rag.errors import RagError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Ask questions of a news archive; every claim cited to its article.",
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default .byline).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+class _State:
+    debug = False
+
+
+def friendly(fn: F) -> F:
+    """Turn Byline's own errors into one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RagError as exc:
+            if _State.debug:
+                raise
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    _State.debug = debug
+
+
+def _open(index: Path | None, **overrides: Any):  # noqa: ANN202
+    from rag.app import Byline
+
+    return Byline.open(index, **overrides)
+
+
+def _dump(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@app.command()
+@friendly
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    index: IndexOpt = None,
+    prune: Annotated[bool, typer.Option(help="Drop articles whose files are gone.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add new, replace changed and skip unchanged articles; bad files are reported and skipped."""
+    byline = _open(index)
+    report = byline.ingest(
+        [str(p) for p in paths], prune=prune, progress=None if not as_json else False
+    )
+    if as_json:
+        _dump(report.to_dict())
+    else:
+        for f in report.failed:
+            where = f"{f['path']}:{f['line']}" if f["line"] else f["path"]
+            typer.echo(f"skipped {where}: {f['error']}", err=True)
+        typer.echo(
+            f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+            f"{report.removed} removed, {len(report.failed)} failed; index has "
+            f"{report.articles} articles in {report.chunks} chunks ({report.seconds:.1f}s)"
+        )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    index: IndexOpt = None,
+    k: Annotated[int, typer.Option("-k", help="How many hits.")] = 10,
+    source: Annotated[list[str] | None, typer.Option(help="Only this publisher.")] = None,
+    since: Annotated[str | None, typer.Option(help="Published on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Published on or before YYYY-MM-DD.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hybrid search over the indexed passages."""
+    hits = _open(index).search(
+        query, k=k, filters={"sources": source, "since": since, "until": until}
+    )
+    if as_json:
+        _dump([h.to_dict() for h in hits])
+        return
+    for n, h in enumerate(hits, start=1):
+        date = (h.published_at or "")[:10]
+        typer.echo(f"[{n}] {h.title or '(untitled)'} — {h.source} {date}  (score {h.score:.4f})")
+        typer.echo(f"    {h.url}")
+        typer.echo("    " + " ".join(h.text.split())[:240])
+
+
+@app.command()
+@friendly
+def stats(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Articles, chunks, publishers and date span of an index."""
+    data = _open(index).stats()
+    if as_json:
+        _dump(data)
+        return
+    typer.echo(f"index      {data['index']}")
+    typer.echo(f"articles   {data['articles']}   chunks {data['chunks']}")
+    typer.echo(f"published  {data['first_published']} … {data['last_published']}")
+    typer.echo(f"embedder   {data['embed_model']}")
+    typer.echo(
+        "publishers " + ", ".join(f"{k or '(none)'} ({v})" for k, v in data["publishers"].items())
+    )
+
+
+@app.command("config")
+@friendly
+def show_config(index: IndexOpt = None) -> None:
+    """Print the resolved configuration (defaults < byline.toml < BYLINE_* < flags)."""
+    from rag.config import Settings
+
+    _dump(Settings.load(index_dir=index).public_dict())
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app(prog_name="byline")
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

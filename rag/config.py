@@ -1,0 +1,130 @@
+"""One typed configuration, resolved once at the edge.
+
+Precedence, lowest to highest: built-in defaults < ``byline.toml`` (or the file named by
+``BYLINE_CONFIG``) < ``BYLINE_*`` environment variables < keyword arguments / CLI flags.
+Unknown keys anywhere are an error rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rag.errors import ConfigError
+
+ENV_PREFIX = "BYLINE_"
+CONFIG_ENV = "BYLINE_CONFIG"
+DEFAULT_CONFIG_FILE = "byline.toml"
+
+
+def _default_model_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "byline" / "models"
+
+
+class Settings(BaseSettings):
+    """Every knob Byline has. Holds the *names* of API-key variables, never keys."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
+
+    # Where the index lives.
+    index_dir: Path = Field(Path(".byline"), description="Embedded index folder.")
+    chroma_url: str | None = Field(
+        None, description="URL of a `chroma run` server; when set, the server holds the vectors."
+    )
+    collection: str = Field("byline", description="Chroma collection name.")
+    hnsw_ef: int = Field(300, ge=10, le=2000, description="HNSW search breadth (recall vs speed).")
+
+    # Ingestion.
+    embed_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="sentence-transformers model name or local path; the default is package-carried.",
+    )
+    embed_batch_size: int = Field(64, ge=1, le=4096)
+    chunk_size: int = Field(800, ge=200, le=4000, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(120, ge=0, le=1000)
+    max_file_mb: float = Field(25.0, gt=0, description="Files larger than this are skipped.")
+
+    # Retrieval.
+    candidates: int = Field(40, ge=5, le=500, description="Dense and lexical candidates each.")
+    top_k: int = Field(6, ge=1, le=30, description="Passages put in the prompt.")
+    per_article_cap: int = Field(2, ge=1, le=10, description="Most passages from one article.")
+    abstain_threshold: float = Field(
+        0.30, description="Below this best relevance score, abstain without asking the model."
+    )
+    reranker: str | None = Field(
+        None, description="Path to a local cross-encoder model (optional)."
+    )
+
+    # Answering.
+    llm: str = Field("local:qwen2.5-coder-1.5b", description="Chat model spec 'provider:model'.")
+    llm_base_url: str | None = Field(None, description="Endpoint for openai/azure/ollama.")
+    llm_api_key_env: str | None = Field(
+        None, description="Name of the environment variable holding the API key."
+    )
+    llm_api_version: str | None = Field(None, description="Azure OpenAI API version.")
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_max_tokens: int = Field(320, ge=16, le=8192)
+    llm_timeout: float = Field(120.0, gt=0)
+    llm_ctx: int = Field(4096, ge=1024, description="Context window of the embedded model.")
+    llm_threads: int = Field(1, ge=1, description="Generation threads for the embedded model.")
+    llm_batch_threads: int = Field(2, ge=1, description="Prompt threads for the embedded model.")
+    model_dir: Path = Field(default_factory=_default_model_dir, description="Assembled GGUF cache.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        elif CONFIG_ENV in os.environ:
+            raise ConfigError(f"{CONFIG_ENV} names {toml_path}, which does not exist")
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Resolve the configuration; ``None`` overrides are ignored so CLI flags can pass through."""
+        unknown_env = sorted(
+            k
+            for k in os.environ
+            if k.startswith(ENV_PREFIX)
+            and k != CONFIG_ENV
+            and k[len(ENV_PREFIX) :].lower() not in cls.model_fields
+        )
+        if unknown_env:
+            raise ConfigError(
+                f"unknown environment variable(s) {', '.join(unknown_env)}: "
+                "run `byline config` to see the valid settings"
+            )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        unknown = sorted(set(given) - set(cls.model_fields))
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")
+        try:
+            return cls(**given)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise ConfigError(f"invalid configuration: {problems}") from None
+
+    def public_dict(self) -> dict[str, Any]:
+        """The resolved settings as JSON-ready values (no secrets are ever stored here)."""
+        return self.model_dump(mode="json")

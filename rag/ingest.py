@@ -1,0 +1,222 @@
+"""Incremental ingestion: load → chunk → embed → upsert, with a manifest that makes it resumable.
+
+Order of work per batch: delete the article's old chunks, upsert the new ones, then record the
+new hash in the manifest. A crash anywhere leaves the manifest behind the store, never ahead of
+it, so the next run redoes at most one batch; deterministic chunk ids make that redo idempotent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from tqdm.auto import tqdm
+
+from rag.articles import Article
+from rag.chunking import Chunk, Chunker, embedding_text
+from rag.lexical import LexicalDoc, LexicalIndex
+from rag.loaders import load_paths
+from rag.manifest import Entry, Manifest
+from rag.store import ChunkStore
+
+BATCH_ARTICLES = 128
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did. ``failed`` lists each skipped file or record with its reason."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    articles: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "failed": self.failed,
+            "articles": self.articles,
+            "chunks": self.chunks,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    """Chroma metadata for one chunk: the article's fields plus position (no None values)."""
+    meta: dict[str, Any] = {
+        "article_id": article.id,
+        "chunk_index": chunk.index,
+        "start": chunk.start,
+        "end": chunk.end,
+        "title": article.title,
+        "source": article.source,
+        "url": article.url,
+        "authors": ", ".join(article.authors),
+        "path": article.path,
+    }
+    if article.published_at is not None:
+        meta["published_at"] = article.published_at.isoformat()
+        meta["published_ts"] = int(article.published_at.timestamp())
+    return meta
+
+
+def _entry(article: Article, chunks: int) -> Entry:
+    ts = int(article.published_at.timestamp()) if article.published_at else None
+    return Entry(
+        article.id,
+        article.content_hash,
+        chunks,
+        article.path,
+        article.title,
+        article.source,
+        article.url,
+        ts,
+    )
+
+
+class Ingestor:
+    """Writes articles into the store, the manifest and the lexical index, incrementally."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        store: ChunkStore,
+        manifest: Manifest,
+        embedder: Embeddings,
+        chunker: Chunker,
+        max_bytes: int,
+    ) -> None:
+        self.index_dir = index_dir
+        self.store = store
+        self.manifest = manifest
+        self.embedder = embedder
+        self.chunker = chunker
+        self.max_bytes = max_bytes
+
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        prune: bool = False,
+        progress: bool | None = None,
+        on_article: Callable[[int, int], None] | None = None,
+    ) -> IngestReport:
+        """Bring the index in line with ``paths``; see the module docstring for crash safety."""
+        started = time.perf_counter()
+        report = IngestReport()
+        loaded = load_paths(paths, self.max_bytes)
+        report.failed = [
+            {"path": f.path, "line": f.line, "error": f.reason} for f in loaded.failures
+        ]
+        known = self.manifest.entries()
+        todo: list[Article] = []
+        for article in loaded.articles:
+            old = known.get(article.id)
+            if old is not None and old.hash == article.content_hash:
+                report.unchanged += 1
+            else:
+                todo.append(article)
+                if old is None:
+                    report.added += 1
+                else:
+                    report.updated += 1
+
+        # Articles that a re-read file no longer contains, and (with prune) files that are gone.
+        seen_ids = {a.id for a in loaded.articles}
+        read_paths = set(loaded.paths)
+        gone = [
+            e.id
+            for e in known.values()
+            if e.id not in seen_ids
+            and (e.path in read_paths or (prune and not Path(e.path).exists()))
+        ]
+        if todo or gone:
+            self.manifest.set_meta("lexical_stale", "1")
+        self._write(todo, progress, on_article)
+        if gone:
+            self.store.delete_articles(gone)
+            self.manifest.remove(gone)
+            report.removed = len(gone)
+        if self.manifest.get_meta("lexical_stale") == "1":
+            self.rebuild_lexical()
+        report.articles, report.chunks = self.manifest.counts()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _write(
+        self,
+        todo: list[Article],
+        progress: bool | None,
+        on_article: Callable[[int, int], None] | None,
+    ) -> None:
+        bar = tqdm(
+            total=len(todo),
+            unit="article",
+            desc="Embedding",
+            disable=progress is False if progress is not None else None,
+            leave=False,
+        )
+        done = 0
+        try:
+            for i in range(0, len(todo), BATCH_ARTICLES):
+                batch = todo[i : i + BATCH_ARTICLES]
+                self._write_batch(batch)
+                done += len(batch)
+                bar.update(len(batch))
+                if on_article:
+                    on_article(done, len(todo))
+        finally:
+            bar.close()
+
+    def _write_batch(self, batch: list[Article]) -> None:
+        ids: list[str] = []
+        texts: list[str] = []
+        docs: list[str] = []
+        metas: list[dict[str, Any]] = []
+        entries: list[Entry] = []
+        for article in batch:
+            chunks = self.chunker.split(article)
+            for chunk in chunks:
+                ids.append(chunk.id)
+                texts.append(embedding_text(article, chunk))
+                docs.append(chunk.text)
+                metas.append(chunk_metadata(article, chunk))
+            entries.append(_entry(article, len(chunks)))
+        vectors = self.embedder.embed_documents(texts)
+        # Always clear first: a run that crashed after its upsert may have left chunks that the
+        # manifest does not know of, and the article may now have fewer chunks.
+        self.store.delete_articles([a.id for a in batch])
+        self.store.upsert(ids, vectors, docs, metas)
+        self.manifest.put(entries)
+
+    def rebuild_lexical(self) -> LexicalIndex:
+        """Rebuild BM25 from what the store holds, so it always matches the vectors."""
+        docs = [
+            LexicalDoc(
+                c.id,
+                f"{c.metadata.get('title', '')}\n{c.text}",
+                str(c.metadata.get("source", "")),
+                c.metadata.get("published_ts"),
+            )
+            for c in self.store.iter_all()
+        ]
+        index = LexicalIndex.build(docs)
+        generation = int(self.manifest.get_meta("lexical_generation", "0") or 0) + 1
+        index.save(self.index_dir, generation)
+        self.manifest.set_meta("lexical_generation", str(generation))
+        self.manifest.set_meta("lexical_stale", "0")
+        return index

@@ -1,0 +1,1 @@
+"""Retrieval: hybrid search, query planning for news, re-ranking and context selection."""

@@ -1,0 +1,194 @@
+"""Query planning for news: time expressions and publisher names become (soft) filters.
+
+"this week", "last month", "in October 2023", "on Sept 26" resolve against an as-of date
+(today, or the day the question was asked); publishers named in the question are matched
+against the publishers the index actually holds.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from rag.retrieval.filters import Filters
+
+_MONTHS = {
+    name.lower(): i
+    for i in range(1, 13)
+    for name in (calendar.month_name[i], calendar.month_abbr[i])
+}
+_MONTHS["sept"] = 9
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAY_MONTH = re.compile(
+    rf"\b(?:on\s+)?(?:(?P<m1>{_MONTH_RE})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?"
+    rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m2>{_MONTH_RE})\.?)"
+    rf"(?:,?\s+(?P<y>(?:19|20)\d\d))?\b",
+    re.I,
+)
+_MONTH_YEAR = re.compile(
+    rf"\b(?:in\s+|during\s+)?(?P<m>{_MONTH_RE})\.?\s+(?P<y>(?:19|20)\d\d)\b", re.I
+)
+_YEAR = re.compile(r"\b(?:in|during)\s+(?P<y>(?:19|20)\d\d)\b", re.I)
+_ISO_DAY = re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>\d\d)-(?P<d>\d\d)\b")
+_RELATIVE = re.compile(
+    r"\b(today|yesterday|this week|last week|past week|this month|last month|past month|"
+    r"this year|last year)\b",
+    re.I,
+)
+_BEFORE_AFTER = re.compile(r"\b(before|after|since|until|by)\s*$", re.I)
+
+
+@dataclass
+class Plan:
+    """What retrieval should do for one question."""
+
+    query: str
+    filters: Filters
+    time_phrase: str | None = None
+    sources_named: list[str] = field(default_factory=list)
+    subqueries: list[tuple[str, Filters]] = field(default_factory=list)
+
+
+def _day_range(d: date) -> tuple[datetime, datetime]:
+    return (datetime.combine(d, time.min, tzinfo=UTC), datetime.combine(d, time.max, tzinfo=UTC))
+
+
+def _month_range(year: int, month: int) -> tuple[datetime, datetime]:
+    last = calendar.monthrange(year, month)[1]
+    return _day_range(date(year, month, 1))[0], _day_range(date(year, month, last))[1]
+
+
+def resolve_relative(phrase: str, as_of: date) -> tuple[datetime, datetime]:
+    """Turn 'this week', 'last month', … into an inclusive range around ``as_of``."""
+    p = phrase.lower()
+    if p == "today":
+        return _day_range(as_of)
+    if p == "yesterday":
+        return _day_range(as_of - timedelta(days=1))
+    if p in ("this week", "past week"):  # a rolling week: news of "this week" may be days old
+        return _day_range(as_of - timedelta(days=7))[0], _day_range(as_of)[1]
+    if p == "last week":
+        monday = as_of - timedelta(days=as_of.weekday())
+        return _day_range(monday - timedelta(days=7))[0], _day_range(monday - timedelta(days=1))[1]
+    if p == "this month":
+        return _day_range(as_of.replace(day=1))[0], _day_range(as_of)[1]
+    if p == "past month":
+        return _day_range(as_of - timedelta(days=31))[0], _day_range(as_of)[1]
+    if p == "last month":
+        first = as_of.replace(day=1) - timedelta(days=1)
+        return _month_range(first.year, first.month)
+    if p == "this year":
+        return _day_range(date(as_of.year, 1, 1))[0], _day_range(as_of)[1]
+    if p == "last year":
+        return _day_range(date(as_of.year - 1, 1, 1))[0], _day_range(date(as_of.year - 1, 12, 31))[
+            1
+        ]
+    raise ValueError(f"unknown time phrase {phrase!r}")
+
+
+def _guess_year(month: int, day: int, as_of: date) -> int:
+    """The latest year in which that day is not after the as-of date."""
+    year = as_of.year
+    try:
+        return year if date(year, month, day) <= as_of else year - 1
+    except ValueError:
+        return year - 1
+
+
+def _norm(name: str) -> str:
+    name = re.sub(r"[^a-z0-9 ]+", " ", name.lower())
+    name = re.sub(r"^the ", "", name.strip())
+    return re.sub(r"\s+", " ", name).strip()
+
+
+def find_sources(question: str, publishers: Sequence[str]) -> list[str]:
+    """Publishers of the index whose names appear in the question (longest names first)."""
+    text = f" {_norm(question)} "
+    found: list[str] = []
+    for pub in sorted(publishers, key=len, reverse=True):
+        key = _norm(pub)
+        if len(key) < 3 or f" {key} " not in text:
+            continue
+        if any(key in _norm(other) for other in found):  # "Verge" inside "The Verge" already
+            continue
+        found.append(pub)
+    return found
+
+
+def find_time_range(
+    question: str, as_of: date
+) -> tuple[str | None, datetime | None, datetime | None]:
+    """The first time expression in the question and the range it means; before/after open it."""
+    candidates: list[tuple[int, str, datetime, datetime]] = []
+    for m in _RELATIVE.finditer(question):
+        lo, hi = resolve_relative(m.group(1), as_of)
+        candidates.append((m.start(), m.group(0), lo, hi))
+    for m in _ISO_DAY.finditer(question):
+        try:
+            lo, hi = _day_range(date(int(m["y"]), int(m["m"]), int(m["d"])))
+        except ValueError:
+            continue
+        candidates.append((m.start(), m.group(0), lo, hi))
+    taken: list[tuple[int, int]] = []
+    for m in _DAY_MONTH.finditer(question):
+        month = _MONTHS[(m["m1"] or m["m2"]).lower()]
+        day = int(m["d1"] or m["d2"])
+        year = int(m["y"]) if m["y"] else _guess_year(month, day, as_of)
+        try:
+            lo, hi = _day_range(date(year, month, day))
+        except ValueError:
+            continue
+        taken.append(m.span())
+        candidates.append((m.start(), m.group(0), lo, hi))
+    for m in _MONTH_YEAR.finditer(question):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        lo, hi = _month_range(int(m["y"]), _MONTHS[m["m"].lower()])
+        candidates.append((m.start(), m.group(0), lo, hi))
+    for m in _YEAR.finditer(question):
+        y = int(m["y"])
+        lo, hi = _day_range(date(y, 1, 1))[0], _day_range(date(y, 12, 31))[1]
+        candidates.append((m.start(), m.group(0), lo, hi))
+    if not candidates:
+        return None, None, None
+    start, phrase, lo, hi = min(candidates, key=lambda c: c[0])
+    before = _BEFORE_AFTER.search(question[:start])
+    if before:
+        word = before.group(1).lower()
+        if word in ("before", "until", "by"):
+            return phrase, None, lo - timedelta(microseconds=1) if word == "before" else hi
+        return phrase, hi + timedelta(microseconds=1) if word == "after" else lo, None
+    return phrase, lo, hi
+
+
+def plan_query(
+    question: str,
+    as_of: date | datetime | None = None,
+    publishers: Sequence[str] = (),
+    filters: Filters | None = None,
+) -> Plan:
+    """Filters from the question, merged under any the caller gave (the caller's win)."""
+    given = filters or Filters()
+    day = as_of.date() if isinstance(as_of, datetime) else (as_of or datetime.now(UTC).date())
+    phrase, lo, hi = find_time_range(question, day)
+    named = find_sources(question, publishers)
+    merged = Filters(
+        sources=given.sources or tuple(named),
+        since=given.since if (given.since or given.until) else lo,
+        until=given.until if (given.since or given.until) else hi,
+    )
+    query = question
+    if phrase and re.fullmatch(_RELATIVE.pattern, phrase, re.I):
+        query = re.sub(re.escape(phrase), " ", query, flags=re.I)
+    query = " ".join(query.split())
+    subqueries: list[tuple[str, Filters]] = []
+    if len(merged.sources) >= 2:  # comparison across outlets: retrieve for each outlet
+        subqueries = [
+            (query, Filters((src,), merged.since, merged.until)) for src in merged.sources
+        ]
+    return Plan(
+        query=query, filters=merged, time_phrase=phrase, sources_named=named, subqueries=subqueries
+    )

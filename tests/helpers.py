@@ -1,0 +1,43 @@
+"""Small builders the tests share: demo-like articles written into a temp folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ARTICLES = {
+    "rofr": (
+        "Microsoft keeps first refusal on OpenAI capacity",
+        "Compute Ledger",
+        "2025-01-21T18:00:00+00:00",
+        "Microsoft is no longer the exclusive cloud provider for OpenAI. Under the new "
+        "arrangement Microsoft holds a right of first refusal on new capacity.",
+    ),
+    "stargate": (
+        "Stargate venture pledges data centres in Texas",
+        "Silicon Tribune",
+        "2025-01-22T09:00:00+00:00",
+        "SoftBank, OpenAI and Oracle announced Stargate, a venture that plans to spend "
+        "one hundred billion dollars at first on data centres, starting in Abilene.",
+    ),
+    "anthropic": (
+        "Amazon adds billions to Anthropic stake",
+        "Market Wire",
+        "2024-11-22T12:00:00+00:00",
+        "Amazon invested another four billion dollars in Anthropic, which named AWS "
+        "its primary training partner for Trainium chips.",
+    ),
+}
+
+
+def write_articles(folder: Path, keys: list[str] | None = None) -> Path:
+    """One Markdown file per article with front matter; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for key in keys or list(ARTICLES):
+        title, source, date, body = ARTICLES[key]
+        (folder / f"{key}.md").write_text(
+            f'---\nid: {key}\ntitle: "{title}"\nsource: {source}\n'
+            f"url: https://{source.split()[0].lower()}.example/{key}\n"
+            f"published_at: {date}\n---\n{body}\n",
+            encoding="utf-8",
+        )
+    return folder

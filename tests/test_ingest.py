@@ -1,0 +1,179 @@
+"""Incremental ingest: upserts not duplicates, no work when unchanged, prune, lock, crash-resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rag import Byline
+from rag.chunking import Chunker
+from rag.errors import IndexLockedError, IndexMissingError
+from rag.lock import writer_lock
+from rag.testing import HashEmbeddings
+from tests.helpers import write_articles
+
+
+def open_index(tmp_path: Path, embedder: HashEmbeddings) -> Byline:
+    return Byline.open(tmp_path / "idx", embedder=embedder, embed_model="hash")
+
+
+def test_first_ingest_then_unchanged_does_no_embedding(tmp_path: Path, embedder) -> None:
+    docs = write_articles(tmp_path / "docs")
+    byline = open_index(tmp_path, embedder)
+    first = byline.ingest([docs])
+    assert (first.added, first.updated, first.unchanged) == (3, 0, 0)
+    assert first.articles == 3 and first.chunks == byline.store.count() >= 3
+    calls = embedder.texts_embedded
+    again = byline.ingest([docs])
+    assert (again.added, again.unchanged) == (0, 3)
+    assert embedder.texts_embedded == calls, "unchanged articles must not be embedded again"
+    assert byline.store.count() == first.chunks
+
+
+def test_changed_article_replaces_its_chunks(tmp_path: Path, embedder) -> None:
+    docs = write_articles(tmp_path / "docs")
+    byline = open_index(tmp_path, embedder)
+    byline.ingest([docs])
+    path = docs / "rofr.md"
+    path.write_text(path.read_text().replace("right of first refusal", "veto"), encoding="utf-8")
+    report = byline.ingest([docs])
+    assert (report.updated, report.unchanged) == (1, 2)
+    texts = [c.text for c in byline.store.iter_all() if c.metadata["article_id"] == "rofr"]
+    assert texts and all("first refusal" not in t for t in texts)
+    assert any("veto" in t for t in texts)
+    assert byline.search("veto", k=1)[0].article_id == "rofr"
+
+
+def test_prune_removes_articles_whose_files_are_gone(tmp_path: Path, embedder) -> None:
+    docs = write_articles(tmp_path / "docs")
+    byline = open_index(tmp_path, embedder)
+    byline.ingest([docs])
+    (docs / "anthropic.md").unlink()
+    kept = byline.ingest([docs])
+    assert kept.removed == 0 and kept.articles == 3
+    pruned = byline.ingest([docs], prune=True)
+    assert pruned.removed == 1 and pruned.articles == 2
+    ids = {c.metadata["article_id"] for c in byline.store.iter_all()}
+    assert ids == {"rofr", "stargate"}
+    assert all(h.article_id != "anthropic" for h in byline.search("Anthropic Amazon", k=5))
+
+
+def test_bad_files_do_not_touch_indexed_data(tmp_path: Path, embedder) -> None:
+    docs = write_articles(tmp_path / "docs")
+    byline = open_index(tmp_path, embedder)
+    byline.ingest([docs])
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.jsonl").write_text("{oops\n", encoding="utf-8")
+    report = byline.ingest([tmp_path / "bad"])
+    assert report.failed and report.failed[0]["line"] == 1
+    assert report.articles == 3
+
+
+def test_search_ranks_by_overlap_and_filters(tmp_path: Path, embedder) -> None:
+    byline = open_index(tmp_path, embedder)
+    byline.ingest([write_articles(tmp_path / "docs")])
+    hits = byline.search("Stargate data centres Abilene", k=3)
+    assert hits[0].article_id == "stargate"
+    assert set(hits[0].to_dict()) == {
+        "article_id",
+        "chunk_id",
+        "title",
+        "source",
+        "url",
+        "published_at",
+        "score",
+        "text",
+    }
+    only = byline.search("billion", k=5, filters={"source": "Market Wire"})
+    assert {h.source for h in only} == {"Market Wire"}
+    dated = byline.search("billion", k=5, filters={"since": "2025-01-01"})
+    assert dated and all(h.published_at >= "2025-01-01" for h in dated)
+
+
+def test_search_without_index_says_what_to_do(tmp_path: Path, embedder) -> None:
+    with pytest.raises(IndexMissingError, match="byline ingest"):
+        open_index(tmp_path, embedder).search("anything")
+
+
+def test_second_writer_gets_a_clear_error(tmp_path: Path, embedder) -> None:
+    byline = open_index(tmp_path, embedder)
+    with writer_lock(tmp_path / "idx"), pytest.raises(IndexLockedError, match="another process"):
+        byline.ingest([write_articles(tmp_path / "docs")])
+
+
+def test_chunk_offsets_and_ids_are_exact(tmp_path: Path) -> None:
+    from rag.loaders import load_paths
+
+    text = " ".join(f"Sentence number {i} talks about cloud capacity." for i in range(80))
+    (tmp_path / "long.md").write_text(f"---\nid: long\ntitle: Long\n---\n{text}", encoding="utf-8")
+    (article,) = load_paths([tmp_path / "long.md"], 10**6).articles
+    chunks = Chunker(400, 80).split(article)
+    assert len(chunks) > 3
+    assert [c.id for c in chunks] == [f"long:{i}" for i in range(len(chunks))]
+    for c in chunks:
+        assert article.text[c.start : c.end] == c.text
+        assert len(c.text) <= 400
+    assert chunks[1].start < chunks[0].end, "consecutive chunks overlap"
+    assert Chunker(400, 80).split(article) == chunks
+
+
+CRASH_SCRIPT = """
+import sys, time
+from rag import Byline
+from rag.testing import HashEmbeddings
+
+class Slow(HashEmbeddings):
+    def embed_documents(self, texts):
+        time.sleep(0.4)
+        return super().embed_documents(texts)
+
+import rag.ingest
+rag.ingest.BATCH_ARTICLES = 5
+b = Byline.open(sys.argv[1], embedder=Slow(), embed_model="hash")
+b.ingest([sys.argv[2]], progress=False)
+"""
+
+
+def test_killed_ingest_leaves_usable_index_and_resumes(tmp_path: Path, embedder) -> None:
+    docs = tmp_path / "many"
+    docs.mkdir()
+    for i in range(60):
+        (docs / f"a{i:02d}.md").write_text(
+            f"---\nid: a{i:02d}\ntitle: Article {i}\nsource: S\n---\n"
+            f"Story {i} about capacity deal number {i}.",
+            encoding="utf-8",
+        )
+    index = tmp_path / "idx"
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASH_SCRIPT, str(index), str(docs)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    # Wait until at least one batch is recorded, then kill without warning.
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        b = Byline.open(index, embedder=embedder, embed_model="hash")
+        if (index / "manifest.sqlite").exists() and b.manifest.counts()[0] >= 5:
+            b.close()
+            break
+        b.close()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = Byline.open(index, embedder=embedder, embed_model="hash")
+    done, _ = partial.manifest.counts()
+    assert 5 <= done < 60, "the kill should land mid-ingest"
+    assert partial.search("Story about capacity deal", k=3), "partial index still serves"
+    report = partial.ingest([docs])
+    assert report.articles == 60 and report.added == 60 - done
+    assert partial.store.count() == report.chunks == 60
+    ids = [c.id for c in partial.store.iter_all()]
+    assert len(ids) == len(set(ids)) == 60
+    assert len(partial.lexical()) == 60

@@ -1,0 +1,174 @@
+"""Each loader on good input, and every kind of bad input reported with its path and reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rag.loaders import load_paths
+
+MB = 1_000_000
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_markdown_front_matter(tmp_path: Path) -> None:
+    write(
+        tmp_path / "a.md",
+        "---\nid: deal-1\ntitle: Cloud deal\nsource: The Ledger\n"
+        "url: https://ledger.example/deal\nauthors: [Ann Lee, Bo Chen]\n"
+        "published_at: 2025-01-21T18:30:00+00:00\n---\nFirst paragraph.\n\nSecond one.\n",
+    )
+    result = load_paths([tmp_path / "a.md"], MB)
+    assert not result.failures
+    (a,) = result.articles
+    assert (a.id, a.title, a.source) == ("deal-1", "Cloud deal", "The Ledger")
+    assert a.authors == ["Ann Lee", "Bo Chen"]
+    assert a.published_at == datetime(2025, 1, 21, 18, 30, tzinfo=UTC)
+    assert a.text == "First paragraph.\n\nSecond one."
+
+
+def test_plain_text_title_from_heading_and_id_from_path(tmp_path: Path) -> None:
+    write(tmp_path / "note.md", "# Chips are scarce\n\nBody text here.")
+    (a,) = load_paths([tmp_path], MB).articles
+    assert a.title == "Chips are scarce"
+    assert a.text == "Body text here."
+    assert a.id.startswith("p")
+
+
+def test_jsonl_both_common_shapes_and_bad_lines(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(
+            {
+                "title": "T1",
+                "body": "Body one.",
+                "url": "https://x.example/1",
+                "source": "X",
+                "published_at": "2023-10-02T09:00:00Z",
+                "author": "A",
+            }
+        ),
+        "{not json",
+        json.dumps(
+            {
+                "doc_id": "rt-7",
+                "url": "https://y.example/7",
+                "title": "",
+                "authors": ["B", "C"],
+                "publish_date": "2022/06/17",
+                "source": "cnn",
+                "text": "Body seven.",
+            }
+        ),
+        json.dumps({"title": "no text here", "url": "https://x.example/9"}),
+        "",
+        json.dumps(["a", "list"]),
+    ]
+    write(tmp_path / "news.jsonl", "\n".join(lines))
+    result = load_paths([tmp_path / "news.jsonl"], MB)
+    assert [a.id for a in result.articles][1] == "rt-7"
+    first, second = result.articles
+    assert first.id.startswith("u") and first.authors == ["A"]
+    assert second.published_at == datetime(2022, 6, 17, tzinfo=UTC)
+    assert second.authors == ["B", "C"]
+    bad = {(f.line, f.reason.split(":")[0]) for f in result.failures}
+    assert {line for line, _ in bad} == {2, 4, 6}
+    assert all(f.path.endswith("news.jsonl") for f in result.failures)
+
+
+def test_json_list_of_records(tmp_path: Path) -> None:
+    records = [
+        {
+            "title": f"T{i}",
+            "body": f"text {i}",
+            "url": f"https://z.example/{i}",
+            "source": "Z",
+            "published_at": f"2023-11-0{i}T00:00:00+00:00",
+            "author": "Q",
+        }
+        for i in range(1, 4)
+    ]
+    write(tmp_path / "facts.json", json.dumps(records))
+    result = load_paths([tmp_path / "facts.json"], MB)
+    assert len(result.articles) == 3 and not result.failures
+
+
+def test_html_main_text_and_meta(tmp_path: Path) -> None:
+    body = " ".join(["The data centre will draw power from a new substation."] * 6)
+    page = f"""<html><head><title>Ignored</title>
+    <meta property="og:title" content="A new campus">
+    <meta property="og:site_name" content="Silicon Tribune">
+    <meta property="article:published_time" content="2024-03-05T10:00:00+00:00">
+    <meta name="author" content="Kim Park">
+    <link rel="canonical" href="https://tribune.example/campus"></head>
+    <body><nav><a href="/">Home</a> <a href="/tech">Tech</a> MENU-LINKS</nav>
+    <article><h1>A new campus</h1><p>{body}</p><p>{body}</p></article>
+    <footer>Copyright FOOTER-BOILERPLATE all rights reserved</footer></body></html>"""
+    write(tmp_path / "page.html", page)
+    (a,) = load_paths([tmp_path / "page.html"], MB).articles
+    assert a.title == "A new campus" and a.source == "Silicon Tribune"
+    assert a.url == "https://tribune.example/campus" and a.authors == ["Kim Park"]
+    assert "substation" in a.text
+    assert "FOOTER-BOILERPLATE" not in a.text and "MENU-LINKS" not in a.text
+
+
+def test_rss_feed_entries(tmp_path: Path) -> None:
+    feed = """<?xml version="1.0"?>
+    <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+         xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Dispatch</title>
+    <item><title>Grid strain</title><link>https://dispatch.example/grid</link>
+      <guid>https://dispatch.example/grid</guid><pubDate>Tue, 10 Sep 2024 08:00:00 +0000</pubDate>
+      <dc:creator>Lee Ortiz</dc:creator>
+      <content:encoded><![CDATA[<p>First para.</p><p>Second para.</p>]]></content:encoded></item>
+    <item><title>Empty</title><link>https://dispatch.example/empty</link></item>
+    </channel></rss>"""
+    write(tmp_path / "feed.xml", feed)
+    result = load_paths([tmp_path / "feed.xml"], MB)
+    (a,) = result.articles
+    assert a.source == "Dispatch" and a.authors == ["Lee Ortiz"]
+    assert a.text == "First para.\n\nSecond para."
+    assert a.published_at == datetime(2024, 9, 10, 8, tzinfo=UTC)
+    assert len(result.failures) == 1 and "no text" in result.failures[0].reason
+
+
+def test_bad_files_are_reported_and_the_rest_loads(tmp_path: Path) -> None:
+    write(tmp_path / "good.md", "---\ntitle: Good\n---\nFine text.")
+    write(tmp_path / "empty.md", "   \n")
+    write(tmp_path / "binary.txt", b"\x89PNG\x00\x00\x01")
+    write(tmp_path / "latin1.txt", "caf\xe9 society".encode("latin-1"))
+    write(tmp_path / "huge.txt", "x" * 2000)
+    write(tmp_path / "broken.json", '{"title": ')
+    write(tmp_path / "notes.csv", "a,b")
+    result = load_paths([tmp_path], max_bytes=1000)
+    assert [a.title for a in result.articles] == ["Good"]
+    reasons = {Path(f.path).name: f.reason for f in result.failures}
+    assert "empty" in reasons["empty.md"]
+    assert "binary" in reasons["binary.txt"]
+    assert "UTF-8" in reasons["latin1.txt"]
+    assert "limit" in reasons["huge.txt"]
+    assert "invalid JSON" in reasons["broken.json"]
+    assert any(p.endswith("notes.csv") for p in result.skipped)
+
+
+def test_duplicate_ids_keep_the_first(tmp_path: Path) -> None:
+    rec = {"id": "same", "title": "T", "text": "x", "url": "https://a.example/1"}
+    write(tmp_path / "d.jsonl", json.dumps(rec) + "\n" + json.dumps({**rec, "title": "U"}))
+    result = load_paths([tmp_path / "d.jsonl"], MB)
+    assert [a.title for a in result.articles] == ["T"]
+    (dup,) = result.failures
+    assert dup.line == 2 and "duplicate" in dup.reason
+
+
+def test_missing_path_and_unsupported_type(tmp_path: Path) -> None:
+    write(tmp_path / "x.pdf", "%PDF")
+    result = load_paths([tmp_path / "nope", tmp_path / "x.pdf"], MB)
+    reasons = [f.reason for f in result.failures]
+    assert "no such file" in reasons[0] and "unsupported" in reasons[1]
