@@ -56,6 +56,8 @@ class Answer:
     query: str = ""
     filters: dict[str, Any] = field(default_factory=dict)
     abstain_reason: str | None = None
+    draft: str = ""
+    dropped_citations: list[int] = field(default_factory=list)
 
     @property
     def cited_article_ids(self) -> list[str]:

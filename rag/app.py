@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable, RunnableConfig
 
+from rag.answer import Answer
+from rag.chain import AnswerChain
 from rag.chunking import Chunker
 from rag.config import Settings
-from rag.errors import ConfigError, IndexMissingError
+from rag.errors import ConfigError, IndexMissingError, RagError
 from rag.ingest import Ingestor, IngestReport
 from rag.lexical import LexicalIndex
 from rag.lock import writer_lock
@@ -19,6 +24,8 @@ from rag.manifest import Manifest
 from rag.retrieval.filters import Filters, parse_filters
 from rag.retrieval.hits import Hit
 from rag.retrieval.hybrid import HybridSearcher
+from rag.retrieval.rerank import CrossEncoderReranker, SignalReranker
+from rag.retrieval.retriever import BylineRetriever, NewsRetriever
 from rag.store import ChunkStore
 
 
@@ -28,10 +35,22 @@ class Byline:
     Build it with :meth:`open` (from configuration) or directly from parts in tests.
     """
 
-    def __init__(self, settings: Settings, embedder: Embeddings | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embeddings | None = None,
+        chat_model: BaseChatModel | None = None,
+    ) -> None:
         self.settings = settings
         self.index_dir = Path(settings.index_dir)
         self._embedder = embedder
+        self._chat_models: dict[str, BaseChatModel] = {}
+        if chat_model is not None:
+            self._chat_models[settings.llm] = chat_model
+        # llama.cpp contexts are not thread-safe, and two generations at once on two cores
+        # only slow each other down: answers are generated one at a time per process.
+        self._generation_lock = threading.Lock()
+        self._reranker: SignalReranker | CrossEncoderReranker | None = None
         self._store: ChunkStore | None = None
         self._manifest: Manifest | None = None
         self._lexical: LexicalIndex | None = None
@@ -41,8 +60,9 @@ class Byline:
     def open(cls, index_dir: str | Path | None = None, **overrides: Any) -> Byline:
         """Open (or prepare to create) the index at ``index_dir`` with config overrides."""
         embedder = overrides.pop("embedder", None)
+        chat_model = overrides.pop("chat_model", None)
         settings = Settings.load(index_dir=index_dir, **overrides)
-        return cls(settings, embedder=embedder)
+        return cls(settings, embedder=embedder, chat_model=chat_model)
 
     # -- parts, created on first use --------------------------------------------------------
     @property
@@ -134,6 +154,91 @@ class Byline:
         self._require_index()
         return self.searcher().search(query, k, parse_filters(filters))
 
+    # -- answering --------------------------------------------------------------------------
+    def chat_model(self, llm: str | BaseChatModel | None = None) -> tuple[BaseChatModel, str]:
+        """The chat model for a spec (default: the configured one), built once per spec."""
+        if isinstance(llm, BaseChatModel):
+            return llm, getattr(llm, "model_name", None) or llm._llm_type
+        spec = llm or self.settings.llm
+        if spec not in self._chat_models:
+            from rag.llms import make_chat_model
+
+            self._chat_models[spec] = make_chat_model(
+                self.settings.model_copy(update={"llm": spec})
+            )
+        return self._chat_models[spec], spec
+
+    def retriever(self) -> NewsRetriever:
+        """The news retriever (planning, soft filters, re-ranking) over this index."""
+        self._require_index()
+        if self._reranker is None:
+            path = self.settings.reranker
+            self._reranker = CrossEncoderReranker(path) if path else SignalReranker()
+        _, hi = self.manifest.date_span()
+        latest = datetime.fromtimestamp(hi, tz=UTC).date() if hi is not None else None
+        return NewsRetriever(
+            self.searcher(), list(self.manifest.publishers()), self._reranker, latest=latest
+        )
+
+    def as_retriever(self, k: int | None = None, as_of: date | None = None) -> BylineRetriever:
+        """A LangChain ``BaseRetriever`` over this index."""
+        return BylineRetriever(retriever=self.retriever(), k=k or self.settings.top_k, as_of=as_of)
+
+    def chain(self) -> AnswerChain:
+        return AnswerChain(self.retriever(), self.embedder, self.settings)
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        as_of: date | datetime | str | None = None,
+        filters: Filters | dict[str, Any] | None = None,
+        llm: str | BaseChatModel | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield the answer's text as it is generated, then the checked :class:`Answer`."""
+        from rag.llms import wrap_service_errors
+
+        if not question or not question.strip():
+            raise RagError("the question is empty: ask something about the indexed articles")
+        model, name = self.chat_model(llm)
+        chain = self.chain()
+        where = (
+            self.settings.model_copy(update={"llm": name})
+            if not isinstance(llm, BaseChatModel)
+            else None
+        )
+        with wrap_service_errors(where):
+            yield from chain.stream(
+                question.strip(),
+                model,
+                name,
+                history=history,
+                as_of=as_of,
+                filters=parse_filters(filters),
+                lock=self._generation_lock,
+            )
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        as_of: date | datetime | str | None = None,
+        filters: Filters | dict[str, Any] | None = None,
+        llm: str | BaseChatModel | None = None,
+    ) -> Answer:
+        """Answer a question with cited claims, or abstain and list the closest articles."""
+        final = None
+        for item in self.stream(question, history, as_of, filters, llm):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def as_runnable(self) -> Runnable:
+        """``ask`` as a LangChain Runnable: the input is a question or a dict of ask's arguments;
+        ``.invoke()`` returns the Answer, ``.stream()`` yields text pieces and then the Answer."""
+        return AskRunnable(self)
+
     def stats(self) -> dict[str, Any]:
         """Articles, chunks, publishers and date span of the index."""
         if not Manifest.exists(self.index_dir):
@@ -159,3 +264,22 @@ class Byline:
         if self._manifest is not None:
             self._manifest.close()
             self._manifest = None
+
+
+def _ask_args(value: Any) -> dict[str, Any]:
+    return {"question": value} if isinstance(value, str) else dict(value)
+
+
+class AskRunnable(Runnable[Any, Answer]):
+    """A Byline index as a Runnable, so it composes with other LangChain pieces."""
+
+    def __init__(self, byline: Byline) -> None:
+        self.byline = byline
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
+        return self.byline.ask(**_ask_args(input))
+
+    def stream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[str | Answer]:
+        yield from self.byline.stream(**_ask_args(input))

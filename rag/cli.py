@@ -116,6 +116,59 @@ def search(
 
 @app.command()
 @friendly
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    index: IndexOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Answer as of this day (YYYY-MM-DD).")
+    ] = None,
+    llm: Annotated[
+        str | None, typer.Option(help="Chat model spec, e.g. openai:gpt-4o-mini.")
+    ] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Only this publisher.")] = None,
+    since: Annotated[str | None, typer.Option(help="Published on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Published on or before YYYY-MM-DD.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question from the indexed articles, citing them, or say they don't say."""
+    from rag.answer import Answer
+
+    byline = _open(index, llm=llm)
+    filters = {"sources": source, "since": since, "until": until}
+    stream = byline.stream(question, as_of=as_of, filters=filters)
+    answer: Answer | None = None
+    live = not as_json and sys.stdout.isatty()
+    for item in stream:
+        if isinstance(item, Answer):
+            answer = item
+        elif live:
+            typer.echo(item, nl=False)
+    assert answer is not None
+    if as_json:
+        _dump(answer.to_dict())
+        return
+    if live:
+        typer.echo("\n")
+    typer.echo(answer.text)
+    for s in answer.sentences:
+        if not s.supported:
+            typer.echo(f"  ! not supported by its sources: {s.text}")
+    typer.echo("")
+    if answer.abstained:
+        typer.echo("Closest articles:")
+        for src in answer.sources:
+            typer.echo(f"  - {src['title']} — {src['source']} {(src['published_at'] or '')[:10]}")
+            typer.echo(f"    {src['url']}")
+        return
+    for c in answer.citations:
+        how = " (attributed)" if c.attributed else ""
+        typer.echo(f"[{c.n}] {c.title} — {c.source} {(c.published_at or '')[:10]}{how}")
+        typer.echo(f"    {c.url}")
+        typer.echo("    “" + " ".join(c.passage.split())[:300] + "”")
+
+
+@app.command()
+@friendly
 def stats(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """Articles, chunks, publishers and date span of an index."""
     data = _open(index).stats()
@@ -138,6 +191,53 @@ def show_config(index: IndexOpt = None) -> None:
     from rag.config import Settings
 
     _dump(Settings.load(index_dir=index).public_dict())
+
+
+@app.command()
+@friendly
+def chat(
+    index: IndexOpt = None,
+    host: Annotated[str, typer.Option(help="Interface to bind; 127.0.0.1 keeps it private.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port of the web UI.")] = 7860,
+    llm: Annotated[
+        str | None, typer.Option(help="Chat model spec, e.g. openai:gpt-4o-mini.")
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option(help="Index the bundled demo corpus first if there is no index.")
+    ] = False,
+) -> None:
+    """Start the web UI (streaming chat with citations and a sources panel)."""
+    from ui.app import launch
+
+    launch(index=index, host=host, port=port, llm=llm, demo=demo)
+
+
+@app.command(
+    "eval",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+@friendly
+def run_eval(ctx: typer.Context) -> None:
+    """Run an eval suite and write a JSON result and a Markdown report (see `byline eval --help`)."""
+    from evals.cli import main as eval_main
+
+    raise typer.Exit(eval_main(list(ctx.args)))
+
+
+@app.command(
+    "bench",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+@friendly
+def run_bench(ctx: typer.Context) -> None:
+    """Benchmark ingest, retrieval and answering; prints a table and writes JSON."""
+    from evals.bench import main as bench_main
+
+    raise typer.Exit(bench_main(list(ctx.args)))
 
 
 def main() -> None:

@@ -5,8 +5,17 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Iterator
+from typing import Any
 
+from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field
+
+from rag.prompts import NOT_IN_ARTICLES
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
@@ -46,3 +55,86 @@ class HashEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self._vector(text)
+
+
+# --------------------------------------------------------------------------- fake chat model
+_SOURCE = re.compile(r'<source id="(\d+)"[^>]*>\s*(.*?)\s*</source>', re.S)
+_FIRST_SENTENCE = re.compile(r"(.+?[.!?])(\s|$)", re.S)
+
+
+def prompt_sources(prompt: str) -> dict[int, str]:
+    """The numbered source passages in a Byline prompt."""
+    return {int(n): body for n, body in _SOURCE.findall(prompt)}
+
+
+class FakeChatModel(BaseChatModel):
+    """A chat model for tests: scripted replies, or simple behaviours over the prompt it gets.
+
+    Modes: ``cite`` answers with the first sentence of source [1] and cites it; ``nomarker`` does
+    the same without a marker; ``out_of_range`` cites a source that does not exist; ``refuse``
+    says the articles don't say; ``script`` returns ``responses`` in turn. Every prompt is kept
+    in ``prompts`` so tests can inspect what the model was shown.
+    """
+
+    mode: str = "cite"
+    responses: list[str] = Field(default_factory=list)
+    prompts: list[str] = Field(default_factory=list)
+    chunk_words: int = 1
+
+    @property
+    def _llm_type(self) -> str:
+        return "byline-fake"
+
+    def _reply(self, messages: list[BaseMessage]) -> str:
+        prompt = "\n\n".join(str(m.content) for m in messages)
+        self.prompts.append(prompt)
+        if "standalone question" in prompt:
+            return self._rewrite(messages)
+        if self.mode == "script":
+            if not self.responses:
+                raise RuntimeError("FakeChatModel ran out of scripted responses")
+            return self.responses.pop(0)
+        if self.mode == "refuse":
+            return NOT_IN_ARTICLES
+        sources = prompt_sources(prompt)
+        if not sources:
+            return NOT_IN_ARTICLES
+        m = _FIRST_SENTENCE.match(sources[min(sources)])
+        sentence = (m.group(1) if m else sources[min(sources)]).strip()
+        if self.mode == "nomarker":
+            return sentence
+        if self.mode == "out_of_range":
+            return f"{sentence.rstrip('.')} [{len(sources) + 5}]."
+        return f"{sentence.rstrip('.')} [1]."
+
+    @staticmethod
+    def _rewrite(messages: list[BaseMessage]) -> str:
+        """Make the follow-up standalone by prefixing the previous user question."""
+        text = str(messages[-1].content)
+        questions = re.findall(r"^User: (.+)$", text, flags=re.M)
+        return " ".join(questions[-2:]) if questions else text
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(self._reply(messages)))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        pieces = re.findall(r"\S+\s*", self._reply(messages))
+        for i in range(0, len(pieces), self.chunk_words):
+            chunk = ChatGenerationChunk(
+                message=AIMessageChunk("".join(pieces[i : i + self.chunk_words]))
+            )
+            if run_manager:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk

@@ -119,7 +119,7 @@ def find_sources(question: str, publishers: Sequence[str]) -> list[str]:
 
 
 def find_time_range(
-    question: str, as_of: date
+    question: str, as_of: date, year_ref: date | None = None
 ) -> tuple[str | None, datetime | None, datetime | None]:
     """The first time expression in the question and the range it means; before/after open it."""
     candidates: list[tuple[int, str, datetime, datetime]] = []
@@ -136,7 +136,7 @@ def find_time_range(
     for m in _DAY_MONTH.finditer(question):
         month = _MONTHS[(m["m1"] or m["m2"]).lower()]
         day = int(m["d1"] or m["d2"])
-        year = int(m["y"]) if m["y"] else _guess_year(month, day, as_of)
+        year = int(m["y"]) if m["y"] else _guess_year(month, day, year_ref or as_of)
         try:
             lo, hi = _day_range(date(year, month, day))
         except ValueError:
@@ -169,11 +169,18 @@ def plan_query(
     as_of: date | datetime | None = None,
     publishers: Sequence[str] = (),
     filters: Filters | None = None,
+    latest: date | None = None,
 ) -> Plan:
-    """Filters from the question, merged under any the caller gave (the caller's win)."""
+    """Filters from the question, merged under any the caller gave (the caller's win).
+
+    Without an as-of date, relative phrases resolve against today, and a day named without a
+    year ("on Sept 26") against ``latest`` (the newest article in the index) when that is older.
+    """
     given = filters or Filters()
-    day = as_of.date() if isinstance(as_of, datetime) else (as_of or datetime.now(UTC).date())
-    phrase, lo, hi = find_time_range(question, day)
+    today = datetime.now(UTC).date()
+    day = as_of.date() if isinstance(as_of, datetime) else (as_of or today)
+    year_ref = day if as_of is not None else min(latest or today, today)
+    phrase, lo, hi = find_time_range(question, day, year_ref)
     named = find_sources(question, publishers)
     merged = Filters(
         sources=given.sources or tuple(named),

@@ -1,0 +1,274 @@
+"""The answer chain: rewrite follow-ups, retrieve, select, generate (LCEL), cite-check.
+
+Generation is the only slow stage, so everything before it is decided first: a question whose
+best passage is not relevant enough is abstained on without calling the model at all.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import Runnable
+
+from rag.answer import Answer
+from rag.citations import CitationChecker
+from rag.config import Settings
+from rag.prompts import NOT_IN_ARTICLES, load_prompt, prompt_hash
+from rag.retrieval.context import Source, build_sources, pick_diverse
+from rag.retrieval.filters import Filters
+from rag.retrieval.retriever import NewsRetriever
+
+HISTORY_TURNS = 3
+
+
+def _fence(text: str) -> str:
+    """Keep article text from closing its own fence."""
+    return text.replace("</source", "<\u2060/source").replace("<source", "<\u2060source")
+
+
+def format_sources(sources: Sequence[Source]) -> str:
+    """The numbered, fenced sources as the model sees them."""
+    blocks = []
+    for s in sources:
+        h = s.hit
+        day = (h.published_at or "")[:10] or "undated"
+        title = _fence(h.title or "(untitled)").replace('"', "'")
+        publisher = _fence(h.source or "unknown").replace('"', "'")
+        blocks.append(
+            f'<source id="{s.n}" title="{title}" publisher="{publisher}" date="{day}">\n'
+            f"{_fence(s.passage)}\n</source>"
+        )
+    return "\n".join(blocks)
+
+
+def normalise_history(history: Sequence[Any] | None) -> list[tuple[str, str]]:
+    """History as (role, text) pairs from message dicts, LangChain messages or (q, a) tuples."""
+    turns: list[tuple[str, str]] = []
+    for item in history or []:
+        if isinstance(item, dict):
+            turns.append((str(item.get("role", "user")), str(item.get("content", ""))))
+        elif isinstance(item, tuple | list) and len(item) == 2:
+            turns += [("user", str(item[0])), ("assistant", str(item[1] or ""))]
+        else:
+            role = getattr(item, "type", "user")
+            turns.append(("user" if role == "human" else "assistant", str(item.content)))
+    return [(r, t) for r, t in turns if t.strip()]
+
+
+def as_date(value: date | datetime | str | None) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return datetime.fromisoformat(str(value).replace("/", "-")[:10]).date()
+
+
+@dataclass
+class Prepared:
+    """Everything decided before generation."""
+
+    question: str
+    query: str
+    as_of: date
+    filters: Filters
+    sources: list[Source] = field(default_factory=list)
+    closest: list[dict[str, Any]] = field(default_factory=list)
+    abstain_reason: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class AnswerChain:
+    """Builds answers for one index; the chat model is passed per call."""
+
+    def __init__(
+        self,
+        retriever: NewsRetriever,
+        embedder: Embeddings,
+        settings: Settings,
+        checker: CitationChecker | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.embedder = embedder
+        self.settings = settings
+        self.checker = checker or CitationChecker(embedder)
+        self.prompt_hash = prompt_hash("answer", "question", "rewrite")
+        self._answer_prompt = ChatPromptTemplate.from_messages(
+            [("system", load_prompt("answer")), ("human", load_prompt("question"))]
+        )
+        self._rewrite_prompt = ChatPromptTemplate.from_messages(
+            [("system", load_prompt("rewrite")), ("human", "{conversation}")]
+        )
+
+    # -- stages ---------------------------------------------------------------------------
+    def generator(self, model: BaseChatModel) -> Runnable:
+        """The LCEL generation chain: prompt | model | text."""
+        return self._answer_prompt | model | StrOutputParser()
+
+    def rewrite(self, question: str, history: list[tuple[str, str]], model: BaseChatModel) -> str:
+        """A follow-up made standalone, using the last few turns of the conversation."""
+        recent = history[-2 * HISTORY_TURNS :]
+        lines = [
+            f"{'User' if role == 'user' else 'Assistant'}: {' '.join(text.split())[:400]}"
+            for role, text in recent
+        ]
+        lines.append(f"User: {question}")
+        chain = self._rewrite_prompt | model | StrOutputParser()
+        out = chain.invoke({"conversation": "\n".join(lines)}).strip().strip('"').strip()
+        first_line = out.splitlines()[0].strip() if out else ""
+        return first_line.removeprefix("Standalone question:").strip() or question
+
+    def prepare(
+        self,
+        question: str,
+        history: Sequence[Any] | None,
+        as_of: date | datetime | str | None,
+        filters: Filters,
+        model: BaseChatModel,
+    ) -> Prepared:
+        t0 = time.perf_counter()
+        turns = normalise_history(history)
+        standalone = self.rewrite(question, turns, model) if turns else question
+        t1 = time.perf_counter()
+        day = as_of_date = as_date(as_of)
+        result = self.retriever.retrieve(
+            standalone, k=self.settings.candidates, as_of=day, filters=filters
+        )
+        t2 = time.perf_counter()
+        chosen = pick_diverse(result.hits, self.settings.top_k, self.settings.per_article_cap)
+        sources = build_sources(standalone, chosen, self.embedder)
+        t3 = time.perf_counter()
+        prepared = Prepared(
+            question=question,
+            query=standalone,
+            as_of=as_of_date or datetime.now(UTC).date(),
+            filters=result.plan.filters,
+            sources=sources,
+            closest=self._closest(result.hits),
+            timings={"rewrite": t1 - t0, "retrieve": t2 - t1, "select": t3 - t2},
+        )
+        best = max((s.hit.similarity for s in sources), default=0.0)
+        if not sources:
+            prepared.abstain_reason = "no passages matched"
+        elif best < self.settings.abstain_threshold:
+            prepared.abstain_reason = (
+                f"best passage relevance {best:.2f} is below the threshold "
+                f"{self.settings.abstain_threshold:.2f}"
+            )
+        return prepared
+
+    @staticmethod
+    def _closest(hits: Sequence[Any], n: int = 5) -> list[dict[str, Any]]:
+        seen: set[str] = set()
+        out: list[dict[str, Any]] = []
+        for h in hits:
+            if h.article_id in seen:
+                continue
+            seen.add(h.article_id)
+            out.append(
+                {
+                    "article_id": h.article_id,
+                    "chunk_id": h.chunk_id,
+                    "title": h.title,
+                    "source": h.source,
+                    "url": h.url,
+                    "published_at": h.published_at,
+                    "passage": h.text,
+                    "start": h.start,
+                    "end": h.end,
+                    "score": round(h.score, 4),
+                    "similarity": round(h.similarity, 4),
+                }
+            )
+            if len(out) == n:
+                break
+        return out
+
+    # -- answers --------------------------------------------------------------------------
+    def stream(
+        self,
+        question: str,
+        model: BaseChatModel,
+        model_name: str,
+        history: Sequence[Any] | None = None,
+        as_of: date | datetime | str | None = None,
+        filters: Filters | None = None,
+        lock: threading.Lock | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield text pieces as the model writes them, then the checked ``Answer``."""
+        started = time.perf_counter()
+        lock = lock or threading.Lock()
+        with lock:
+            prep = self.prepare(question, history, as_of, filters or Filters(), model)
+            if prep.abstain_reason:
+                yield NOT_IN_ARTICLES
+                yield self._abstention(prep, model_name, started, prep.abstain_reason)
+                return
+            inputs = {
+                "sources": format_sources(prep.sources),
+                "as_of": prep.as_of.isoformat(),
+                "question": prep.query,
+            }
+            t_gen = time.perf_counter()
+            first: float | None = None
+            pieces: list[str] = []
+            for piece in self.generator(model).stream(inputs):
+                if first is None and piece:
+                    first = time.perf_counter() - started
+                pieces.append(piece)
+                yield piece
+            prep.timings["generate"] = time.perf_counter() - t_gen
+            prep.timings["first_token"] = first if first is not None else prep.timings["generate"]
+        yield self._finish(prep, "".join(pieces), model_name, started)
+
+    def _finish(self, prep: Prepared, draft: str, model_name: str, started: float) -> Answer:
+        t0 = time.perf_counter()
+        checked = self.checker.check(draft, prep.sources)
+        prep.timings["check"] = time.perf_counter() - t0
+        if checked.refused:
+            return self._abstention(
+                prep, model_name, started, "the model found no answer in the sources"
+            )
+        prep.timings["total"] = time.perf_counter() - started
+        return Answer(
+            question=prep.question,
+            text=checked.text,
+            abstained=False,
+            citations=checked.citations,
+            sources=[s.to_dict() for s in prep.sources],
+            sentences=checked.sentences,
+            model=model_name,
+            embed_model=self.settings.embed_model,
+            prompt_hash=self.prompt_hash,
+            timings={k: round(v, 4) for k, v in prep.timings.items()},
+            query=prep.query,
+            filters=prep.filters.to_dict(),
+            draft=draft,
+            dropped_citations=checked.dropped,
+        )
+
+    def _abstention(self, prep: Prepared, model_name: str, started: float, reason: str) -> Answer:
+        prep.timings["total"] = time.perf_counter() - started
+        return Answer(
+            question=prep.question,
+            text=NOT_IN_ARTICLES,
+            abstained=True,
+            sources=prep.closest,
+            model=model_name,
+            embed_model=self.settings.embed_model,
+            prompt_hash=self.prompt_hash,
+            timings={k: round(v, 4) for k, v in prep.timings.items()},
+            query=prep.query,
+            filters=prep.filters.to_dict(),
+            abstain_reason=reason,
+        )

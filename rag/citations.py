@@ -1,0 +1,196 @@
+"""The cite-check: parse the model's [n] markers, drop impossible ones, score support, attribute.
+
+Small models often leave markers out, so a sentence without a valid marker is attributed to the
+source that supports it best, when one does well enough; model-given and attributed citations
+are kept apart. Every sentence gets a support score from its cited passages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from rag.answer import Citation, Sentence
+from rag.lexical import tokenize_query
+from rag.retrieval.context import Source
+from rag.sentences import sentence_spans
+
+_MARKER = re.compile(r"\s*\[(?:(?:sources?|src)\s*)?(\d+(?:\s*(?:,|;|and|&)\s*\d+)*)\]", re.I)
+_LEADING_MARKERS = re.compile(r"^(?:\s*\[(?:(?:sources?|src)\s*)?\d+(?:\s*[,;]\s*\d+)*\])+", re.I)
+_REFUSALS = (
+    "articles don't say",
+    "articles do not say",
+    "articles don't mention",
+    "articles do not mention",
+    "not in the articles",
+    "not in the sources",
+    "sources don't say",
+    "sources do not say",
+    "sources do not contain",
+    "sources don't contain",
+    "do not contain the answer",
+    "does not contain the answer",
+    "don't contain information",
+    "do not contain information",
+    "do not provide",
+    "does not provide",
+    "no information",
+    "not mentioned",
+    "not provided",
+    "i don't know",
+    "i do not know",
+    "insufficient information",
+    "cannot be determined",
+    "can't be determined",
+    "unable to determine",
+    "not specified",
+)
+
+
+def parse_markers(text: str) -> list[int]:
+    """Source numbers cited in ``text``, in order, without repeats."""
+    found: list[int] = []
+    for group in _MARKER.findall(text):
+        for n in re.findall(r"\d+", group):
+            if int(n) not in found:
+                found.append(int(n))
+    return found
+
+
+def strip_markers(text: str) -> str:
+    return _MARKER.sub("", text).strip()
+
+
+def is_refusal(text: str) -> bool:
+    """Whether a (first) sentence says the sources do not answer."""
+    norm = text.lower().replace("’", "'")
+    return any(phrase in norm for phrase in _REFUSALS)
+
+
+def split_answer(draft: str) -> list[str]:
+    """Sentences of the draft, with markers that open a sentence moved to the one before."""
+    pieces = [draft[a:b].strip() for a, b in sentence_spans(draft.strip())]
+    out: list[str] = []
+    for piece in pieces:
+        lead = _LEADING_MARKERS.match(piece)
+        if lead and out:
+            out[-1] = f"{out[-1]} {lead.group(0).strip()}"
+            piece = piece[lead.end() :].strip()
+        if piece:
+            out.append(piece)
+    return out
+
+
+def with_markers(sentence: str, numbers: Sequence[int]) -> str:
+    """``Text [1][3].``: markers just before the final punctuation."""
+    core = strip_markers(sentence)
+    if not numbers:
+        return core
+    marks = "".join(f"[{n}]" for n in numbers)
+    if core and core[-1] in ".!?":
+        return f"{core[:-1].rstrip()} {marks}{core[-1]}"
+    return f"{core} {marks}"
+
+
+@dataclass
+class CheckedAnswer:
+    """The draft after checking: final text, sentences, citations and what was dropped."""
+
+    text: str
+    sentences: list[Sentence]
+    citations: list[Citation]
+    dropped: list[int] = field(default_factory=list)
+    refused: bool = False
+
+
+class CitationChecker:
+    """Scores support as a mix of word coverage and embedding similarity."""
+
+    def __init__(
+        self, embedder: Embeddings, threshold: float = 0.45, lexical_weight: float = 0.6
+    ) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+        self.lexical_weight = lexical_weight
+
+    def _support(self, sentences: list[str], sources: Sequence[Source]) -> np.ndarray:
+        """Matrix [sentence, source] of support scores in 0..1."""
+        if not sentences or not sources:
+            return np.zeros((len(sentences), len(sources)))
+        vecs = np.asarray(
+            self.embedder.embed_documents(sentences + [s.passage for s in sources]),
+            dtype=np.float32,
+        )
+        sims = np.clip(vecs[: len(sentences)] @ vecs[len(sentences) :].T, 0.0, 1.0)
+        lex = np.zeros_like(sims)
+        source_words = [set(tokenize_query(f"{s.hit.title} {s.passage}")) for s in sources]
+        for i, sentence in enumerate(sentences):
+            words = set(tokenize_query(sentence))
+            if words:
+                for j, sw in enumerate(source_words):
+                    lex[i, j] = len(words & sw) / len(words)
+        return self.lexical_weight * lex + (1 - self.lexical_weight) * sims
+
+    def check(self, draft: str, sources: Sequence[Source]) -> CheckedAnswer:
+        raw = split_answer(draft)
+        if not raw or is_refusal(raw[0]):
+            return CheckedAnswer(draft.strip(), [], [], refused=True)
+        valid = {s.n: s for s in sources}
+        plain = [strip_markers(r) for r in raw]
+        support = self._support(plain, sources)
+        index_of = {s.n: j for j, s in enumerate(sources)}
+        sentences: list[Sentence] = []
+        dropped: list[int] = []
+        best_support: dict[int, float] = {}
+        attributed_ns: set[int] = set()
+        given_ns: set[int] = set()
+        for i, text in enumerate(raw):
+            cited = parse_markers(text)
+            dropped += [n for n in cited if n not in valid]
+            cited = [n for n in cited if n in valid]
+            attributed = False
+            if cited:
+                score = max(support[i, index_of[n]] for n in cited)
+                given_ns.update(cited)
+            elif sources and not is_refusal(text):
+                j = int(np.argmax(support[i]))
+                score = float(support[i, j])
+                if score >= self.threshold:
+                    cited, attributed = [sources[j].n], True
+                    attributed_ns.add(sources[j].n)
+            else:
+                score = 0.0
+            for n in cited:
+                best_support[n] = max(best_support.get(n, 0.0), float(support[i, index_of[n]]))
+            sentences.append(
+                Sentence(
+                    text=with_markers(text, cited),
+                    citations=cited,
+                    support=round(float(score), 4),
+                    supported=bool(cited) and score >= self.threshold,
+                    attributed=attributed,
+                )
+            )
+        citations = [
+            Citation(
+                n=n,
+                article_id=valid[n].hit.article_id,
+                chunk_id=valid[n].hit.chunk_id,
+                title=valid[n].hit.title,
+                source=valid[n].hit.source,
+                url=valid[n].hit.url,
+                published_at=valid[n].hit.published_at,
+                passage=valid[n].passage,
+                start=valid[n].start,
+                end=valid[n].end,
+                support=round(best_support[n], 4),
+                attributed=n in attributed_ns and n not in given_ns,
+            )
+            for n in sorted(best_support)
+        ]
+        text = " ".join(s.text for s in sentences)
+        return CheckedAnswer(text, sentences, citations, sorted(set(dropped)))

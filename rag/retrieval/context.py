@@ -1,0 +1,119 @@
+"""Choosing what the model reads: a few passages from several articles, trimmed to the point.
+
+The embedded model reads prompts at tens of tokens per second, so every sentence in the
+prompt costs time to first token. Each chosen chunk is cut down to the window of consecutive
+sentences that best matches the question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from rag.lexical import tokenize_query
+from rag.retrieval.hits import Hit
+from rag.sentences import sentence_spans
+
+
+@dataclass
+class Source:
+    """A numbered source in the prompt: its hit and the excerpt the model sees."""
+
+    n: int
+    hit: Hit
+    passage: str
+    start: int  # offsets of ``passage`` in the article text
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        h = self.hit
+        return {
+            "n": self.n,
+            "article_id": h.article_id,
+            "chunk_id": h.chunk_id,
+            "title": h.title,
+            "source": h.source,
+            "url": h.url,
+            "published_at": h.published_at,
+            "passage": self.passage,
+            "start": self.start,
+            "end": self.end,
+            "chunk_text": h.text,
+            "chunk_start": h.start,
+            "score": round(h.score, 4),
+            "similarity": round(h.similarity, 4),
+        }
+
+
+def pick_diverse(hits: Sequence[Hit], top_k: int, per_article_cap: int) -> list[Hit]:
+    """The best hits in rank order, at most ``per_article_cap`` from any one article."""
+    chosen: list[Hit] = []
+    per_article: dict[str, int] = {}
+    for hit in hits:
+        if per_article.get(hit.article_id, 0) >= per_article_cap:
+            continue
+        per_article[hit.article_id] = per_article.get(hit.article_id, 0) + 1
+        chosen.append(hit)
+        if len(chosen) == top_k:
+            break
+    return chosen
+
+
+def _best_window(scores: list[float], lengths: list[int], budget: int) -> tuple[int, int]:
+    """Grow a window of sentences from the best one, taking the better neighbour each time."""
+    best = int(np.argmax(scores))
+    lo, hi, used = best, best + 1, lengths[best]
+    while True:
+        left = scores[lo - 1] if lo > 0 and used + lengths[lo - 1] <= budget else None
+        right = scores[hi] if hi < len(scores) and used + lengths[hi] <= budget else None
+        if left is None and right is None:
+            return lo, hi
+        if right is None or (left is not None and left > right):
+            lo -= 1
+            used += lengths[lo]
+        else:
+            used += lengths[hi]
+            hi += 1
+
+
+def build_sources(
+    question: str,
+    hits: Sequence[Hit],
+    embedder: Embeddings,
+    max_passage_chars: int = 450,
+) -> list[Source]:
+    """Number the chosen hits 1..n and trim each to its most relevant sentences."""
+    spans_per_hit = [sentence_spans(h.text) or [(0, len(h.text))] for h in hits]
+    long = [i for i, h in enumerate(hits) if len(h.text) > max_passage_chars]
+    sentence_vectors: dict[int, np.ndarray] = {}
+    query_vec: np.ndarray | None = None
+    if long:
+        texts = [hits[i].text[a:b] for i in long for a, b in spans_per_hit[i]]
+        vectors = np.asarray(embedder.embed_documents([question, *texts]), dtype=np.float32)
+        query_vec, rest = vectors[0], vectors[1:]
+        offset = 0
+        for i in long:
+            n = len(spans_per_hit[i])
+            sentence_vectors[i] = rest[offset : offset + n]
+            offset += n
+    terms = set(tokenize_query(question))
+    sources: list[Source] = []
+    for i, hit in enumerate(hits):
+        a, b = 0, len(hit.text)
+        if i in sentence_vectors and query_vec is not None:
+            spans = spans_per_hit[i]
+            sims = sentence_vectors[i] @ query_vec
+            scores = []
+            for (s, e), sim in zip(spans, sims, strict=True):
+                words = set(tokenize_query(hit.text[s:e]))
+                overlap = len(words & terms) / len(terms) if terms else 0.0
+                scores.append(float(sim) + overlap)
+            lo, hi = _best_window(scores, [e - s for s, e in spans], max_passage_chars)
+            a, b = spans[lo][0], spans[hi - 1][1]
+        passage = hit.text[a:b]
+        sources.append(Source(len(sources) + 1, hit, passage, hit.start + a, hit.start + b))
+    return sources

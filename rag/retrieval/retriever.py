@@ -1,0 +1,101 @@
+"""Retrieval for one question: plan, search with soft filters, merge, re-rank.
+
+Filters found in the question are soft: hits inside them get a boost, and an unfiltered search
+always runs beside the filtered one, so a wrong guess at a date never leaves the answer empty.
+Filters given by the caller are hard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from rag.retrieval.filters import Filters
+from rag.retrieval.hits import Hit
+from rag.retrieval.hybrid import HybridSearcher
+from rag.retrieval.planner import Plan, plan_query
+from rag.retrieval.rerank import SignalReranker
+
+
+@dataclass
+class Retrieval:
+    """The plan and the ranked hits for one question."""
+
+    plan: Plan
+    hits: list[Hit] = field(default_factory=list)
+
+
+class NewsRetriever:
+    """Plans a news question and returns re-ranked hits."""
+
+    def __init__(
+        self,
+        searcher: HybridSearcher,
+        publishers: Sequence[str],
+        reranker: SignalReranker | None = None,
+        latest: date | None = None,
+    ) -> None:
+        self.searcher = searcher
+        self.publishers = list(publishers)
+        self.reranker = reranker or SignalReranker()
+        self.latest = latest
+
+    def retrieve(
+        self,
+        question: str,
+        k: int = 30,
+        as_of: date | None = None,
+        filters: Filters | None = None,
+    ) -> Retrieval:
+        given = filters or Filters()
+        plan = plan_query(question, as_of, self.publishers, given, latest=self.latest)
+        searches: list[Filters] = [given]  # the caller's filters are always hard
+        if plan.filters != given:
+            searches.append(plan.filters)
+        searches += [f for _, f in plan.subqueries]
+        merged: dict[str, Hit] = {}
+        for flt in searches:
+            for hit in self.searcher.search(plan.query, k, flt):
+                best = merged.get(hit.chunk_id)
+                if best is None or hit.signals.get("rrf", 0) > best.signals.get("rrf", 0):
+                    merged[hit.chunk_id] = hit
+        hits = self.reranker.rerank(plan.query, list(merged.values()), plan.filters)
+        return Retrieval(plan, hits)
+
+
+class BylineRetriever(BaseRetriever):
+    """The news retriever behind LangChain's retriever interface, for reuse in other chains."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    retriever: NewsRetriever
+    k: int = 6
+    as_of: date | None = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        result = self.retriever.retrieve(query, k=max(self.k * 3, 20), as_of=self.as_of)
+        return [
+            Document(
+                page_content=h.text,
+                id=h.chunk_id,
+                metadata={
+                    "article_id": h.article_id,
+                    "title": h.title,
+                    "source": h.source,
+                    "url": h.url,
+                    "published_at": h.published_at,
+                    "start": h.start,
+                    "end": h.end,
+                    "score": h.score,
+                },
+            )
+            for h in result.hits[: self.k]
+        ]

@@ -1,0 +1,88 @@
+"""Time expressions and publisher names resolve against a fixed as-of date and the index."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from rag.retrieval.filters import Filters
+from rag.retrieval.planner import find_sources, find_time_range, plan_query
+
+AS_OF = date(2025, 1, 24)  # a Friday
+
+
+def day(y: int, m: int, d: int, end: bool = False) -> datetime:
+    return (
+        datetime(y, m, d, 23, 59, 59, 999999, tzinfo=UTC) if end else datetime(y, m, d, tzinfo=UTC)
+    )
+
+
+def test_relative_phrases() -> None:
+    assert find_time_range("What happened this week?", AS_OF)[1:] == (
+        day(2025, 1, 17),
+        day(2025, 1, 24, True),
+    )
+    assert find_time_range("and last week?", AS_OF)[1:] == (
+        day(2025, 1, 13),
+        day(2025, 1, 19, True),
+    )
+    assert find_time_range("news from yesterday", AS_OF)[1:] == (
+        day(2025, 1, 23),
+        day(2025, 1, 23, True),
+    )
+    assert find_time_range("last month", AS_OF)[1:] == (day(2024, 12, 1), day(2024, 12, 31, True))
+
+
+def test_absolute_dates() -> None:
+    assert find_time_range("What was said in October 2023?", AS_OF)[1:] == (
+        day(2023, 10, 1),
+        day(2023, 10, 31, True),
+    )
+    # A day without a year is the latest such day on or before the as-of date.
+    assert find_time_range("What did Oracle say on Sept 26?", AS_OF)[1:] == (
+        day(2024, 9, 26),
+        day(2024, 9, 26, True),
+    )
+    assert find_time_range("reported on September 26, 2023", AS_OF)[1:] == (
+        day(2023, 9, 26),
+        day(2023, 9, 26, True),
+    )
+    assert find_time_range("in 2024", AS_OF)[1:] == (day(2024, 1, 1), day(2024, 12, 31, True))
+
+
+def test_before_and_after_open_the_range() -> None:
+    phrase, lo, hi = find_time_range("What was reported before October 2023?", AS_OF)
+    assert lo is None and hi is not None and hi < day(2023, 10, 1)
+    phrase, lo, hi = find_time_range("news after March 2024", AS_OF)
+    assert hi is None and lo > day(2024, 3, 31)
+    assert find_time_range("What happened before the trial?", AS_OF) == (None, None, None)
+
+
+def test_publishers_found_in_the_question() -> None:
+    pubs = ["TechCrunch", "The Verge", "Fortune", "cnn", "Silicon Tribune"]
+    assert find_sources("as reported by TechCrunch, did...", pubs) == ["TechCrunch"]
+    assert set(find_sources("Do The Verge and techcrunch agree?", pubs)) == {
+        "The Verge",
+        "TechCrunch",
+    }
+    assert find_sources("What did CNN report?", pubs) == ["cnn"]
+    assert find_sources("Is fortune on their side?", pubs) == ["Fortune"]
+    assert find_sources("nothing named here", pubs) == []
+
+
+def test_plan_merges_and_splits_comparisons() -> None:
+    plan = plan_query(
+        "Did The Verge and TechCrunch both report it this week?", AS_OF, ["The Verge", "TechCrunch"]
+    )
+    assert set(plan.filters.sources) == {"The Verge", "TechCrunch"}
+    assert plan.filters.since == day(2025, 1, 17)
+    assert "this week" not in plan.query
+    assert len(plan.subqueries) == 2
+    given = Filters(sources=("Fortune",))
+    assert plan_query(
+        "TechCrunch news", AS_OF, ["TechCrunch", "Fortune"], given
+    ).filters.sources == ("Fortune",)
+
+
+def test_day_without_year_uses_the_index_when_no_as_of() -> None:
+    plan = plan_query("What happened on September 26?", None, [], latest=date(2023, 12, 31))
+    assert plan.filters.since == day(2023, 9, 26)
