@@ -24,6 +24,7 @@ from rag.citations import CitationChecker
 from rag.config import Settings
 from rag.prompts import NOT_IN_ARTICLES, load_prompt, prompt_hash
 from rag.retrieval.context import Source, build_sources, pick_diverse
+from rag.retrieval.coverage import missing_outlets, unmatched_names
 from rag.retrieval.filters import Filters
 from rag.retrieval.retriever import NewsRetriever
 
@@ -158,8 +159,19 @@ class AnswerChain:
             timings={"rewrite": t1 - t0, "retrieve": t2 - t1, "select": t3 - t2},
         )
         best = max((s.hit.similarity for s in sources), default=0.0)
+        publishers = self.retriever.publishers
+        absent = missing_outlets(standalone, publishers) if self.settings.coverage_check else []
+        unmatched = (
+            unmatched_names(standalone, publishers, result.hits)
+            if self.settings.coverage_check
+            else []
+        )
         if not sources:
             prepared.abstain_reason = "no passages matched"
+        elif absent:
+            prepared.abstain_reason = "the index holds no articles from " + ", ".join(absent)
+        elif unmatched:
+            prepared.abstain_reason = "no retrieved article mentions " + ", ".join(unmatched)
         elif best < self.settings.abstain_threshold:
             prepared.abstain_reason = (
                 f"best passage relevance {best:.2f} is below the threshold "

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     abstain_threshold: float = Field(
         0.30, description="Below this best relevance score, abstain without asking the model."
     )
+    coverage_check: bool = Field(
+        True,
+        description="Abstain when the question names an outlet or a name no article covers.",
+    )
     reranker: str | None = Field(
         None, description="Path to a local cross-encoder model (optional)."
     )

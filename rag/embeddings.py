@@ -57,7 +57,9 @@ class SentenceTransformerEmbeddings(Embeddings):
 def _load_model(path: str, device: str):  # noqa: ANN202 - SentenceTransformer imported lazily
     """Load a model once per process; sentence-transformers takes seconds to start."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # the weights are local; a bar here is only noise
     try:
         return SentenceTransformer(path, device=device)
     except Exception as exc:

@@ -112,12 +112,12 @@ def find_parts(entry: PackagedGGUF) -> list[Path]:
     """Locate every installed part file, or raise ModelError naming what to install."""
     found: list[Path] = []
     missing: list[str] = []
-    for index, module in enumerate(entry.part_modules, start=1):
-        spec = importlib.util.find_spec(module)
-        folder = _module_folder(spec)
+    names = zip(entry.part_modules, entry.part_packages(), strict=True)
+    for index, (module, package) in enumerate(names, start=1):
+        folder = _module_folder(importlib.util.find_spec(module))
         part = folder / "data" / f"part{index:02d}.bin" if folder else None
         if part is None or not part.is_file():
-            missing.append(module.replace("_", "-"))
+            missing.append(package)
         else:
             found.append(part)
     if missing:

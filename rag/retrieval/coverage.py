@@ -1,0 +1,148 @@
+"""Cheap evidence that the articles cannot answer, found before any model is asked.
+
+Two signals, both about what the question names:
+- an outlet ("a Bloomberg report") from which the index holds no article;
+- a name ("Pamela Anderson") that appears in none of the retrieved passages.
+A small model shown passages about something else tends to answer anyway; these checks let
+Byline say "the articles don't say" instead, and say why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from rag.retrieval.hits import Hit
+
+# Widely read outlets, so a question can be recognised as naming one that the index lacks.
+KNOWN_OUTLETS = (
+    "Associated Press",
+    "Al Jazeera",
+    "Ars Technica",
+    "Axios",
+    "Barron's",
+    "BBC",
+    "BBC News",
+    "Bloomberg",
+    "Business Insider",
+    "CBS News",
+    "CNBC",
+    "CNET",
+    "CNN",
+    "Daily Mail",
+    "Der Spiegel",
+    "Engadget",
+    "Financial Times",
+    "Forbes",
+    "Fortune",
+    "Fox News",
+    "Hindustan Times",
+    "Le Monde",
+    "Los Angeles Times",
+    "MarketWatch",
+    "Mashable",
+    "NBC News",
+    "New York Times",
+    "Nikkei",
+    "NPR",
+    "PCWorld",
+    "Politico",
+    "Reuters",
+    "Rolling Stone",
+    "Semafor",
+    "Sky News",
+    "South China Morning Post",
+    "TechCrunch",
+    "The Atlantic",
+    "The Economist",
+    "The Guardian",
+    "The Information",
+    "The Telegraph",
+    "The Verge",
+    "Times of India",
+    "USA Today",
+    "Variety",
+    "VentureBeat",
+    "Wall Street Journal",
+    "Washington Post",
+    "Wired",
+    "Yahoo Finance",
+    "ZDNet",
+)
+
+_NAME = re.compile(r"\b[A-Z][\w'’&.-]*(?:\s+(?:of\s+|de\s+|van\s+|von\s+)?[A-Z][\w'’&.-]*)*")
+_NOT_NAMES = frozenset(
+    """a an and after according as at based before between but by considering did do does during
+    for from given how i if in is it more most on or since some than that the their these this
+    those though to was what when where whereas which while who whom whose why will with would
+    yes no article articles report reports according""".split()
+)
+_CALENDAR = re.compile(
+    r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*$|"
+    r"^(mon|tues|wednes|thurs|fri|satur|sun)day$|^(19|20)\d\d$"
+)
+
+
+def _norm(text: str) -> str:
+    text = re.sub(r"[^a-z0-9 ]+", " ", text.lower().replace("’", "'").replace("'s", ""))
+    return " ".join(w for w in text.split() if w != "the")
+
+
+def _contains(haystack: str, needle: str) -> bool:
+    return bool(needle) and f" {needle} " in f" {haystack} "
+
+
+def outlets_named(question: str) -> list[str]:
+    """Known outlets the question mentions, matched case-sensitively ("Fortune", not "fortune")."""
+    found: list[str] = []
+    for outlet in sorted(KNOWN_OUTLETS, key=len, reverse=True):
+        core = outlet.removeprefix("The ")
+        if not re.search(rf"\b{re.escape(core)}(?![\w-])", question):
+            continue
+        if not any(_contains(_norm(f), _norm(outlet)) for f in found):
+            found.append(outlet)
+    return found
+
+
+def missing_outlets(question: str, publishers: Iterable[str]) -> list[str]:
+    """Outlets named in the question of which the index holds no article."""
+    pubs = [_norm(p) for p in publishers]
+    return [
+        o
+        for o in outlets_named(question)
+        if not any(_contains(p, _norm(o)) or _contains(_norm(o), p) for p in pubs if p)
+    ]
+
+
+def names_in(question: str, publishers: Iterable[str]) -> list[str]:
+    """Capitalised names in the question, minus question words, dates and outlet names."""
+    outlets = [_norm(o) for o in (*KNOWN_OUTLETS, *publishers)]
+    names: list[str] = []
+    for m in _NAME.finditer(question):
+        words = [w for w in re.findall(r"[\w'’.&-]+", m.group(0))]
+        while words and (words[0].lower() in _NOT_NAMES or _CALENDAR.match(words[0].lower())):
+            words.pop(0)
+        at_start = not question[: m.start()].strip() or question[: m.start()].rstrip()[-1] in ".?!:"
+        if at_start and len(words) == 1:  # "Tell me…", "Explain…": capitalised, not a name
+            continue
+        phrase = " ".join(words).strip(" .'’")
+        key = _norm(phrase)
+        if not key or len(key) < 3 or _CALENDAR.match(key):
+            continue
+        if any(_contains(o, key) or _contains(key, o) for o in outlets if o):
+            continue
+        names.append(phrase)
+    return names
+
+
+def unmatched_names(question: str, publishers: Sequence[str], hits: Sequence[Hit]) -> list[str]:
+    """Names from the question of which no word appears in any retrieved passage or title."""
+    seen = set()
+    for h in hits:
+        seen.update(_norm(f"{h.title} {h.text}").split())
+    missing = []
+    for name in names_in(question, publishers):
+        words = [w for w in _norm(name).split() if len(w) >= 3 and w not in _NOT_NAMES]
+        if words and not any(w in seen for w in words):
+            missing.append(name)
+    return missing

@@ -1,0 +1,37 @@
+"""Abstention evidence found before generation: absent outlets and unmatched names."""
+
+from __future__ import annotations
+
+from rag.retrieval.coverage import missing_outlets, names_in, outlets_named, unmatched_names
+from rag.retrieval.hits import Hit
+
+PUBS = ["TechCrunch", "The New York Times", "BBC News - Entertainment & Arts"]
+
+
+def hit(text: str, title: str = "") -> Hit:
+    return Hit("a", "a:0", title, "X", "", None, 0.0, text)
+
+
+def test_outlets_are_matched_as_names_not_words() -> None:
+    assert outlets_named("Considering the information from a Bloomberg report") == ["Bloomberg"]
+    assert outlets_named("Is this a fortune for the company?") == []
+    assert set(outlets_named("Do the Verge and Fortune agree?")) == {"The Verge", "Fortune"}
+
+
+def test_missing_outlets_respect_index_publishers() -> None:
+    q = "a New York Times article and a BBC News report and a Bloomberg piece"
+    assert missing_outlets(q, PUBS) == ["Bloomberg"]
+    assert missing_outlets("as reported by TechCrunch", PUBS) == []
+
+
+def test_names_skip_question_words_dates_and_outlets() -> None:
+    q = "Which deal did Sam Altman sign in October, as TechCrunch reported on Monday?"
+    assert names_in(q, PUBS) == ["Sam Altman"]
+    assert names_in("Tell me about Oracle.", PUBS) == ["Oracle"]
+
+
+def test_unmatched_names_are_those_no_passage_mentions() -> None:
+    hits = [hit("Microsoft and OpenAI signed a deal.", "Cloud deal")]
+    q = "Did Microsoft tell Pamela Anderson about the OpenAI deal?"
+    assert unmatched_names(q, PUBS, hits) == ["Pamela Anderson"]
+    assert unmatched_names("What did Microsoft say about OpenAI?", PUBS, hits) == []

@@ -1,0 +1,236 @@
+"""The eval runner end to end on a tiny corpus, with the hash embedder and the scripted model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evals.cli import main as eval_main
+from evals.datasets import EvalItem, read_byline
+from evals.runner import check_thresholds, git_commit, run_suite, select_items
+from rag.app import Byline
+from rag.testing import FakeChatModel, HashEmbeddings
+from tests.helpers import write_articles
+
+DATASET = [
+    {
+        "id": "t1",
+        "question": "Who holds a right of first refusal on new OpenAI capacity?",
+        "answer": "Microsoft",
+        "aliases": [],
+        "gold_ids": ["rofr"],
+        "as_of": None,
+        "type": "factoid",
+    },
+    {
+        "id": "t2",
+        "question": "Which company did Anthropic name its primary training partner?",
+        "answer": "AWS",
+        "aliases": ["Amazon Web Services", "Amazon"],
+        "gold_ids": ["anthropic"],
+        "as_of": "2024-11-25",
+        "type": "temporal",
+    },
+    {
+        "id": "t3",
+        "question": "How many employees will the Stargate venture hire in Abilene?",
+        "answer": "",
+        "aliases": [],
+        "gold_ids": [],
+        "as_of": None,
+        "type": "unanswerable",
+    },
+]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_articles(tmp_path / "corpus")
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in DATASET) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def byline(tmp_path: Path) -> Byline:
+    b = Byline.open(
+        tmp_path / "index",
+        embedder=HashEmbeddings(),
+        embed_model="hash",
+        chat_model=FakeChatModel(mode="cite"),
+    )
+    yield b
+    b.close()
+
+
+def _eval(args: list[str], byline: Byline, capsys) -> tuple[int, str]:
+    code = eval_main([*args, "--no-progress"], byline=byline)
+    return code, capsys.readouterr().out
+
+
+def test_run_suite_on_an_injected_byline(byline, corpus, dataset):
+    byline.ingest([corpus], progress=False)
+    items = read_byline(dataset)
+    result = run_suite(items, byline, progress=False)
+    assert [r["id"] for r in result.records] == ["t1", "t2", "t3"]
+    first = result.records[0]
+    assert first["error"] is None
+    assert first["ranking"][0] == "rofr"
+    assert set(first["ranking"]) <= {"rofr", "stargate", "anthropic"}
+    assert isinstance(first["response"], str) and "abstained" in first
+    assert first["timings"] and first["seconds"] >= 0
+    agg = result.aggregate
+    assert agg["n_items"] == 3 and agg["n_unanswerable"] == 1 and agg["n_errors"] == 0
+    assert agg["hit_at_10"] == 1.0
+    for key in ("accuracy", "crag_score", "mrr", "latency_total_p50", "ttft_p50"):
+        assert agg[key] is not None, key
+    assert set(result.per_type) == {"factoid", "temporal", "unanswerable"}
+    assert len(result.curves["recall_at_k"]) == 10
+    assert result.gold_check == {"checked": True, "repaired": 0, "missing": []}
+
+
+def test_retrieval_only_skips_the_model(byline, corpus, dataset):
+    byline.ingest([corpus], progress=False)
+    result = run_suite(read_byline(dataset), byline, retrieval_only=True, progress=False)
+    assert all("response" not in r for r in result.records)
+    assert result.aggregate["hit_at_1"] is not None
+    assert result.aggregate["accuracy"] is None and result.aggregate["crag_score"] is None
+
+
+def test_gold_ids_missing_from_the_index_are_reported(byline, corpus):
+    byline.ingest([corpus], progress=False)
+    items = [EvalItem(id="x", question="Stargate Abilene?", answer="Abilene", gold_ids=["nope"])]
+    result = run_suite(items, byline, retrieval_only=True, progress=False)
+    assert result.gold_check["missing"] == ["nope"]
+    assert result.aggregate["hit_at_10"] == 0.0
+
+
+def test_cli_writes_result_json_and_report_with_plots(byline, corpus, dataset, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, printed = _eval(
+        ["--dataset", str(dataset), "--corpus", str(corpus), "--out", str(out)], byline, capsys
+    )
+    assert code == 0
+    assert "hit_at_5" in printed
+    (run_dir,) = out.iterdir()
+    assert run_dir.name.startswith("tiny-")
+    doc = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+    for key in (
+        "suite",
+        "date",
+        "git_commit",
+        "dataset",
+        "corpus",
+        "config",
+        "models",
+        "prompt_hash",
+        "options",
+        "aggregate",
+        "per_type",
+        "curves",
+        "items",
+    ):
+        assert key in doc, key
+    assert doc["suite"] == "tiny"
+    assert doc["dataset"]["format"] == "byline" and len(doc["dataset"]["sha256"]) == 64
+    assert doc["config"]["embed_model"] == "hash"
+    assert doc["models"]["embed_model"] == "hash"
+    assert doc["prompt_hash"]
+    assert len(doc["items"]) == 3
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    pngs = sorted(p.name for p in run_dir.glob("*.png"))
+    assert len(pngs) == 3
+    for name in pngs:
+        assert f"]({name})" in report
+        assert (run_dir / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_check_fails_when_a_threshold_is_above_the_measured_value(
+    byline, corpus, dataset, tmp_path, capsys
+):
+    thresholds = tmp_path / "thresholds.toml"
+    thresholds.write_text(
+        "[tiny]\nhit_at_10 = 0.5\nhit_at_1 = 1.01\nmax_retrieval_p95 = 0.0\n", encoding="utf-8"
+    )
+    args = ["--dataset", str(dataset), "--corpus", str(corpus), "--out", str(tmp_path / "o")]
+    code, printed = _eval(
+        [*args, "--retrieval-only", "--check", "--thresholds", str(thresholds)], byline, capsys
+    )
+    assert code == 1
+    assert "FAILED 2 threshold(s)" in printed
+    assert "hit_at_1 = 1 is below the minimum 1.01" in printed
+    assert "retrieval_p95" in printed and "above the maximum" in printed
+    assert "hit_at_10 =" not in printed.split("FAILED")[1]
+
+
+def test_check_passes_and_notes_unmeasured_metrics(byline, corpus, dataset, tmp_path, capsys):
+    thresholds = tmp_path / "thresholds.toml"
+    thresholds.write_text("[tiny]\nhit_at_10 = 0.5\naccuracy = 0.9\n", encoding="utf-8")
+    args = ["--dataset", str(dataset), "--corpus", str(corpus), "--out", str(tmp_path / "o")]
+    code, printed = _eval(
+        [*args, "--retrieval-only", "--check", "--thresholds", str(thresholds)], byline, capsys
+    )
+    assert code == 0
+    assert "accuracy: not measured" in printed
+
+
+def test_check_without_a_section_is_a_usage_error(byline, corpus, dataset, tmp_path, capsys):
+    thresholds = tmp_path / "thresholds.toml"
+    thresholds.write_text("[other]\nhit_at_1 = 0.1\n", encoding="utf-8")
+    args = ["--dataset", str(dataset), "--corpus", str(corpus), "--out", str(tmp_path / "o")]
+    code = eval_main(
+        [*args, "--retrieval-only", "--check", "--thresholds", str(thresholds), "--no-progress"],
+        byline=byline,
+    )
+    assert code == 2
+    assert "no [tiny] section" in capsys.readouterr().err
+
+
+def test_dataset_without_corpus_or_shared_data_is_a_usage_error(tmp_path, dataset, capsys):
+    assert eval_main(["--dataset", str(dataset)]) == 2
+    assert "--corpus" in capsys.readouterr().err
+    assert eval_main(["--suite", "realtimeqa", "--shared-data", str(tmp_path / "none")]) == 2
+    assert "--shared-data" in capsys.readouterr().err
+
+
+def test_check_thresholds_semantics():
+    agg = {"hit_at_5": 0.8, "latency_total_p95": 4.0, "accuracy": None}
+    failures, notes = check_thresholds(
+        agg,
+        {
+            "hit_at_5": 0.9,
+            "max_latency_total_p95": 5.0,
+            "accuracy": 0.5,
+            "max_latency_check_p95": 1.0,
+            "hit_at_50": 0.1,
+        },
+    )
+    assert failures == [
+        "hit_at_5 = 0.8 is below the minimum 0.9",
+        "hit_at_50: unknown metric (not in the aggregate results)",
+    ]
+    assert len(notes) == 2
+
+
+def test_select_items_limit_and_seeded_sample():
+    items = [EvalItem(id=str(i), question=f"q{i}") for i in range(20)]
+    assert [i.id for i in select_items(items, 3)] == ["0", "1", "2"]
+    a = select_items(items, 5, seed=7)
+    assert [i.id for i in a] == [i.id for i in select_items(items, 5, seed=7)]
+    assert len(a) == 5 and len({i.id for i in a}) == 5
+    assert len(select_items(items, None, seed=1)) == 20
+
+
+def test_git_commit_outside_a_repository(tmp_path):
+    assert git_commit(tmp_path) == "unknown"
+    git = tmp_path / "repo" / ".git"
+    (git / "refs" / "heads").mkdir(parents=True)
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    (git / "refs" / "heads" / "main").write_text("a" * 40 + "\n")
+    assert git_commit(tmp_path / "repo") == "a" * 40
