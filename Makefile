@@ -5,9 +5,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.byline-installed
-EXTRAS ?= dev
+EXTRAS ?= local,dev
 
-.PHONY: install chat test lint format eval bench clean
+.PHONY: install browser chat test lint format eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The browser tests drive Debian's Chromium (never a browser build downloaded by a test tool).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) || \
+	  echo "chromium missing and not root: browser tests will be skipped"; }
+
 chat: $(STAMP)
 	$(BIN)/byline ingest corpus/
 	$(BIN)/byline search "Who has a right of first refusal on new OpenAI capacity?" -k 3
@@ -33,7 +39,7 @@ format: $(STAMP)
 	$(BIN)/ruff format rag ui evals tests
 	$(BIN)/ruff check --fix rag ui evals tests
 
-test: $(STAMP) lint
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
 
 eval: $(STAMP)

@@ -196,12 +196,23 @@ class Ingestor:
                 docs.append(chunk.text)
                 metas.append(chunk_metadata(article, chunk))
             entries.append(_entry(article, len(chunks)))
-        vectors = self.embedder.embed_documents(texts)
+        vectors = self._embed_unique(texts)
         # Always clear first: a run that crashed after its upsert may have left chunks that the
         # manifest does not know of, and the article may now have fewer chunks.
         self.store.delete_articles([a.id for a in batch])
         self.store.upsert(ids, vectors, docs, metas)
         self.manifest.put(entries)
+
+    def _embed_unique(self, texts: list[str]) -> list[list[float]]:
+        """Embed each distinct text once: news feeds repeat boilerplate passages verbatim."""
+        position: dict[str, int] = {}
+        unique: list[str] = []
+        for text in texts:
+            if text not in position:
+                position[text] = len(unique)
+                unique.append(text)
+        vectors = self.embedder.embed_documents(unique)
+        return [vectors[position[t]] for t in texts]
 
     def rebuild_lexical(self) -> LexicalIndex:
         """Rebuild BM25 from what the store holds, so it always matches the vectors."""

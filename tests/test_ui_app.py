@@ -418,3 +418,44 @@ def test_uploaded_files_are_ingested(service: ChatService, tmp_path: Path) -> No
     assert rows[0][0] == "x.pdf"
     assert (service.byline.index_dir / "uploads" / "fresh.md").exists()
     assert "9 articles" in header
+
+
+# --------------------------------------------------------------------------- launch
+def test_launch_with_demo_indexes_the_corpus_then_serves_locally(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ui.app
+
+    corpus = write_articles(tmp_path / "corpus")
+    opened: list[Byline] = []
+    served: dict = {}
+
+    real_open = Byline.open
+
+    def fake_open(index: Path | None = None, **overrides: object) -> Byline:
+        opened.append(
+            real_open(
+                index,
+                embedder=HashEmbeddings(),
+                embed_model="hash",
+                chat_model=FakeChatModel(),
+            )
+        )
+        return opened[-1]
+
+    def fake_launch(self: object, *args: object, **kwargs: object) -> None:
+        served.update(kwargs)
+
+    monkeypatch.setattr(ui.app, "CORPUS_DIR", corpus)
+    monkeypatch.setattr(ui.app.Byline, "open", staticmethod(fake_open))
+    monkeypatch.setattr(ui.app.BylinePage, "launch", fake_launch)
+    ui.app.launch(index=tmp_path / "index", port=7999, demo=True)
+    assert opened[0].exists() and opened[0].stats()["articles"] == len(ARTICLES)
+    assert served["server_name"] == "127.0.0.1" and served["server_port"] == 7999
+    out = capsys.readouterr().out
+    assert "Indexing the demo corpus" in out and "http://127.0.0.1:7999" in out
+    # a second start finds the index and does not ingest again
+    ui.app.launch(index=tmp_path / "index", port=7999, demo=True)
+    assert "Indexing the demo corpus" not in capsys.readouterr().out
+    for b in opened:
+        b.close()

@@ -1,0 +1,182 @@
+"""``byline bench`` (also ``python -m evals.bench``): ingest, retrieval and answer latency.
+
+1. The ingest benchmark of ``evals.bench_ingest`` (ours vs the naive LangChain recipe).
+2. Retrieval latency p50/p95 on that index over RealTime QA questions: the answer chain's
+   retriever (plan, soft filters, re-rank) and plain hybrid search.
+3. Time to first token and full-answer time with the configured chat model (the embedded one
+   by default) on a few questions; skipped with a message when that model is not available
+   or with ``--no-llm``.
+
+Prints a table and writes ``evals/results/bench-<timestamp>.json``. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evals import metrics as M
+from evals.bench_ingest import (
+    base_parser,
+    ingest_rows,
+    print_table,
+    run_ingest_bench,
+    write_json,
+)
+from evals.datasets import SUITES, load_items
+from evals.runner import git_commit
+
+
+def questions(shared_data: Path | None, n: int) -> list[Any]:
+    suite = SUITES["realtimeqa"]
+    return load_items(suite.dataset_path(shared_data), suite.format)[:n]
+
+
+def bench_retrieval(byline: Any, items: Sequence[Any]) -> dict[str, Any]:
+    """Per-question latency of the chain's retriever and of plain search (after one warm-up)."""
+    from datetime import date
+
+    if not items:
+        return {"questions": 0}
+    t0 = time.perf_counter()
+    byline.retriever().retrieve(items[0].question)
+    cold = time.perf_counter() - t0
+    retrieve, search = [], []
+    for item in items:
+        as_of = date.fromisoformat(item.as_of) if item.as_of else None
+        t0 = time.perf_counter()
+        byline.retriever().retrieve(item.question, k=byline.settings.candidates, as_of=as_of)
+        retrieve.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        byline.search(item.question, k=10)
+        search.append(time.perf_counter() - t0)
+    return {
+        "questions": len(items),
+        "first_query_seconds": round(cold, 4),
+        "retriever_p50": M.percentile(retrieve, 50),
+        "retriever_p95": M.percentile(retrieve, 95),
+        "search_p50": M.percentile(search, 50),
+        "search_p95": M.percentile(search, 95),
+    }
+
+
+def llm_unavailable(byline: Any, spec: str | None) -> str | None:
+    """Why the chat model cannot run here, or None when it loaded."""
+    from rag.errors import RagError
+    from rag.llms import parse_spec
+
+    spec = spec or byline.settings.llm
+    try:
+        provider, _ = parse_spec(spec)
+    except RagError as exc:
+        return str(exc)
+    if provider == "local" and importlib.util.find_spec("llama_cpp") is None:
+        return "llama-cpp-python is not installed (pip install 'byline[local]')"
+    try:
+        byline.chat_model(spec)
+    except (RagError, ImportError) as exc:
+        return str(exc)
+    return None
+
+
+def bench_answers(byline: Any, items: Sequence[Any], spec: str | None) -> dict[str, Any]:
+    """Time to first token and full-answer time, streaming each answer."""
+    from rag.answer import Answer
+
+    ttft, total, generated_ttft = [], [], []
+    abstained = 0
+    model = None
+    for item in items:
+        started = time.perf_counter()
+        first = None
+        final = None
+        for piece in byline.stream(item.question, as_of=item.as_of, llm=spec):
+            if isinstance(piece, Answer):
+                final = piece
+            elif first is None and piece:
+                first = time.perf_counter() - started
+        total.append(time.perf_counter() - started)
+        ttft.append(first)
+        if final is not None:
+            model = final.model
+            if final.abstained and "generate" not in final.timings:
+                abstained += 1  # abstained before the model was asked: no generation timed
+            else:
+                generated_ttft.append(first)
+    return {
+        "model": model,
+        "questions": len(items),
+        "abstained_without_model": abstained,
+        "ttft_p50": M.percentile(ttft, 50),
+        "ttft_p95": M.percentile(ttft, 95),
+        "ttft_generated_p50": M.percentile(generated_ttft, 50),
+        "answer_p50": M.percentile(total, 50),
+        "answer_p95": M.percentile(total, 95),
+    }
+
+
+def _fmt(value: Any, unit: str = "s") -> str:
+    return "—" if value is None else f"{value:.3f} {unit}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = base_parser("byline bench", __doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=50, help="Retrieval-latency questions.")
+    parser.add_argument("--answers", type=int, default=10, help="Questions answered by the LLM.")
+    parser.add_argument("--no-llm", action="store_true", help="Skip the answer timings.")
+    parser.add_argument("--llm", help="Chat model spec (default: the configured one).")
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    from rag.errors import RagError
+
+    doc: dict[str, Any] = {"kind": "bench", "git_commit": git_commit()}
+    try:
+        with tempfile.TemporaryDirectory(prefix="byline-bench-") as tmp:
+            ingest, byline = run_ingest_bench(
+                args.shared_data, args.limit, Path(tmp), naive=not args.no_naive
+            )
+            doc["ingest"] = ingest
+            items = questions(args.shared_data, max(args.questions, args.answers))
+            doc["retrieval"] = bench_retrieval(byline, items[: args.questions])
+            reason = "--no-llm" if args.no_llm else llm_unavailable(byline, args.llm)
+            if reason:
+                doc["answers"] = {"skipped": reason}
+            else:
+                doc["answers"] = bench_answers(byline, items[: args.answers], args.llm)
+            doc["config"] = byline.settings.public_dict()
+            byline.close()
+    except (FileNotFoundError, RagError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    rows = ingest_rows(doc["ingest"])
+    r = doc["retrieval"]
+    rows += [
+        (f"retriever latency p50 / p95 ({r['questions']} q)", ""),
+        ("  chain retriever", f"{_fmt(r.get('retriever_p50'))} / {_fmt(r.get('retriever_p95'))}"),
+        ("  plain search", f"{_fmt(r.get('search_p50'))} / {_fmt(r.get('search_p95'))}"),
+    ]
+    a = doc["answers"]
+    if "skipped" in a:
+        rows.append(("answers", f"skipped: {a['skipped']}"))
+    else:
+        rows += [
+            (f"answers ({a['questions']} q, {a['model']})", ""),
+            ("  time to first token p50 / p95", f"{_fmt(a['ttft_p50'])} / {_fmt(a['ttft_p95'])}"),
+            ("  full answer p50 / p95", f"{_fmt(a['answer_p50'])} / {_fmt(a['answer_p95'])}"),
+            ("  abstained before generation", str(a["abstained_without_model"])),
+        ]
+    print_table("Byline benchmark (RealTime QA corpus)", rows)
+    print(f"wrote {write_json(doc, args.out, 'bench')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""Ingest benchmark: Byline's ingest vs the naive LangChain recipe, on the same chunks and model.
+
+``python -m evals.bench_ingest [--limit N] [--shared-data PATH] [--no-naive]``
+
+Indexes the RealTime QA corpus (gold + distractor articles) into a fresh temporary index with
+the configured (default: packaged all-MiniLM-L6-v2) embedder and reports articles/s, chunks/s
+and seconds; then re-ingests the unchanged corpus; then builds
+``langchain_chroma.Chroma.from_documents(documents, HuggingFaceEmbeddings(model_name=<the same
+model folder>))`` in another temporary folder from exactly the chunks Byline made (Byline's own
+loader and chunker). Peak RSS comes from ``resource.getrusage``. The models are loaded before
+the clocks start, so neither side is charged for loading; load times are reported apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from evals.datasets import SUITES
+from evals.runner import DEFAULT_OUT, git_commit
+
+CORPUS = SUITES["realtimeqa"]
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def corpus_files(shared_data: Path | None, limit: int | None, workdir: Path) -> list[Path]:
+    """The corpus files; with ``limit``, one JSONL file of the first ``limit`` records."""
+    paths = CORPUS.corpus_paths(shared_data)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"RealTime QA corpus not found ({missing[0]}): pass --shared-data PATH"
+        )
+    if limit is None:
+        return paths
+    lines: list[str] = []
+    for path in paths:
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    lines.append(line.rstrip("\n"))
+                if len(lines) == limit:
+                    break
+        if len(lines) == limit:
+            break
+    subset = workdir / "subset.jsonl"
+    subset.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [subset]
+
+
+def bench_byline(files: Sequence[Path], index_dir: Path) -> tuple[dict[str, Any], Any]:
+    """First ingest into an empty index, then an unchanged re-ingest. Returns (numbers, byline)."""
+    from rag.app import Byline
+
+    byline = Byline.open(index_dir)
+    t0 = time.perf_counter()
+    _ = byline.embedder  # load the model outside the timed ingest
+    load_seconds = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    first = byline.ingest([str(f) for f in files])
+    first_seconds = time.perf_counter() - t0
+    rss_after = peak_rss_mb()
+
+    t0 = time.perf_counter()
+    again = byline.ingest([str(f) for f in files])
+    again_seconds = time.perf_counter() - t0
+    return (
+        {
+            "embed_model": byline.settings.embed_model,
+            "model_load_seconds": round(load_seconds, 3),
+            "articles": first.articles,
+            "chunks": first.chunks,
+            "failed": len(first.failed),
+            "seconds": round(first_seconds, 3),
+            "articles_per_second": round(first.articles / first_seconds, 2),
+            "chunks_per_second": round(first.chunks / first_seconds, 2),
+            "reingest_seconds": round(again_seconds, 3),
+            "reingest_unchanged": again.unchanged,
+            "reingest_ratio": round(again_seconds / first_seconds, 4),
+            "peak_rss_mb_after_ingest": round(rss_after, 1),
+        },
+        byline,
+    )
+
+
+def naive_documents(files: Sequence[Path], settings: Any) -> list[Any]:
+    """LangChain Documents holding exactly the text Byline embeds for each of its chunks."""
+    from langchain_core.documents import Document
+
+    from rag.chunking import Chunker, embedding_text
+    from rag.loaders import load_paths
+
+    loaded = load_paths(files, int(settings.max_file_mb * 1_000_000))
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    docs: list[Document] = []
+    for article in loaded.articles:
+        for chunk in chunker.split(article):
+            docs.append(
+                Document(
+                    page_content=embedding_text(article, chunk),
+                    id=chunk.id,
+                    metadata={
+                        "article_id": article.id,
+                        "title": article.title,
+                        "source": article.source,
+                        "url": article.url,
+                        "published_at": article.published_at.isoformat()
+                        if article.published_at
+                        else "",
+                    },
+                )
+            )
+    return docs
+
+
+def bench_naive(files: Sequence[Path], settings: Any, persist_dir: Path) -> dict[str, Any]:
+    """``Chroma.from_documents`` with ``HuggingFaceEmbeddings`` on the same chunks and model."""
+    from langchain_chroma import Chroma
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    from rag.embeddings import resolve_model_path
+
+    docs = naive_documents(files, settings)
+    t0 = time.perf_counter()
+    embeddings = HuggingFaceEmbeddings(
+        model_name=resolve_model_path(settings.embed_model), model_kwargs={"device": "cpu"}
+    )
+    load_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    store = Chroma.from_documents(
+        docs,
+        embeddings,
+        ids=[d.id for d in docs],
+        collection_name="naive",
+        persist_directory=str(persist_dir),
+    )
+    seconds = time.perf_counter() - t0
+    count = store._collection.count()
+    return {
+        "model_load_seconds": round(load_seconds, 3),
+        "chunks": len(docs),
+        "stored": count,
+        "seconds": round(seconds, 3),
+        "chunks_per_second": round(len(docs) / seconds, 2),
+        "peak_rss_mb_after": round(peak_rss_mb(), 1),
+    }
+
+
+def run_ingest_bench(
+    shared_data: Path | None, limit: int | None, workdir: Path, naive: bool = True
+) -> tuple[dict[str, Any], Any]:
+    """The ingest numbers (ours, and the naive recipe's unless ``naive`` is False)."""
+    files = corpus_files(shared_data, limit, workdir)
+    ours, byline = bench_byline(files, workdir / "byline-index")
+    out: dict[str, Any] = {"corpus": [str(f) for f in files], "limit": limit, "byline": ours}
+    if naive:
+        theirs = bench_naive(files, byline.settings, workdir / "naive-chroma")
+        out["naive"] = theirs
+        out["ours_over_naive_seconds"] = round(ours["seconds"] / theirs["seconds"], 3)
+        out["same_chunks"] = theirs["chunks"] == ours["chunks"]
+    out["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    return out, byline
+
+
+def ingest_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    b = result["byline"]
+    rows = [
+        ("embedder", b["embed_model"]),
+        ("articles / chunks", f"{b['articles']} / {b['chunks']}"),
+        ("ingest seconds", f"{b['seconds']:.1f}"),
+        ("articles/s", f"{b['articles_per_second']:.1f}"),
+        ("chunks/s", f"{b['chunks_per_second']:.1f}"),
+        ("unchanged re-ingest seconds", f"{b['reingest_seconds']:.2f}"),
+        ("re-ingest / first ingest", f"{b['reingest_ratio']:.3f}"),
+        ("peak RSS after our ingest (MB)", f"{b['peak_rss_mb_after_ingest']:.0f}"),
+    ]
+    if "naive" in result:
+        n = result["naive"]
+        rows += [
+            ("naive Chroma.from_documents seconds", f"{n['seconds']:.1f}"),
+            ("naive chunks/s", f"{n['chunks_per_second']:.1f}"),
+            ("ours / naive (seconds)", f"{result['ours_over_naive_seconds']:.2f}"),
+            ("same chunks both sides", str(result["same_chunks"])),
+        ]
+    rows.append(("peak RSS (MB)", f"{result['peak_rss_mb']:.0f}"))
+    return rows
+
+
+def print_table(title: str, rows: Sequence[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    print(title)
+    print("-" * (width + 14))
+    for key, value in rows:
+        print(f"{key.ljust(width)}  {value}")
+
+
+def write_json(data: dict[str, Any], out_dir: Path, name: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = out_dir / f"{name}-{stamp}.json"
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument("--limit", type=int, help="Ingest only the first N articles (quick run).")
+    p.add_argument(
+        "--shared-data",
+        type=Path,
+        help="Folder of the third-party eval data (default: ../shared/data beside the project).",
+    )
+    p.add_argument("--no-naive", action="store_true", help="Skip the naive LangChain recipe.")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Folder for the JSON result.")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = base_parser(
+        "python -m evals.bench_ingest", "Benchmark ingest against the naive LangChain recipe."
+    )
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    from rag.errors import RagError
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="byline-bench-") as tmp:
+            result, byline = run_ingest_bench(
+                args.shared_data, args.limit, Path(tmp), naive=not args.no_naive
+            )
+            byline.close()
+    except (FileNotFoundError, RagError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    doc = {"kind": "bench-ingest", "git_commit": git_commit(), "ingest": result}
+    print_table("Ingest benchmark (RealTime QA corpus)", ingest_rows(result))
+    print(f"wrote {write_json(doc, args.out, 'bench-ingest')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""``byline eval`` (also ``python -m evals``): run a suite, write result.json + report.md.
+
+Exit codes: 0 done (and thresholds met with ``--check``), 1 a threshold failed, 2 a usage,
+configuration or data error (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evals.datasets import (
+    FORMATS,
+    SUITES,
+    DatasetError,
+    detect_format,
+    file_sha256,
+    load_items,
+)
+from evals.runner import (
+    DEFAULT_CACHE,
+    DEFAULT_OUT,
+    THRESHOLDS,
+    Judge,
+    check_thresholds,
+    git_commit,
+    headline_table,
+    index_key,
+    load_thresholds,
+    new_run_dir,
+    prepare_index,
+    run_suite,
+    select_items,
+    write_outputs,
+)
+
+
+class UsageError(Exception):
+    """A problem with the command line or the data it names."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="byline eval",
+        description=(
+            "Run an eval suite against a Byline index and write <out>/<suite>-<time>/result.json "
+            "and report.md (with plots). Suites: "
+            + "; ".join(f"{s.name}: {s.description}" for s in SUITES.values())
+        ),
+    )
+    p.add_argument("--suite", choices=sorted(SUITES), help="A named suite (default smoke).")
+    p.add_argument("--dataset", type=Path, help="An eval set file instead of the suite's.")
+    p.add_argument(
+        "--format", choices=FORMATS, help="Format of --dataset (guessed from the file if omitted)."
+    )
+    p.add_argument(
+        "--corpus",
+        type=Path,
+        nargs="+",
+        action="extend",
+        help="Corpus files or folders to index (default: the suite's corpus).",
+    )
+    p.add_argument(
+        "--index",
+        type=Path,
+        help="Index folder to use (default: a cached one under .byline-eval/ keyed by corpus "
+        "and embedding model).",
+    )
+    p.add_argument("--llm", help="Chat model spec, e.g. local:qwen2.5-coder-1.5b, fake:cite.")
+    p.add_argument("--limit", type=int, help="Only the first N questions (or N sampled).")
+    p.add_argument("--sample", type=int, metavar="SEED", help="Random sample with this seed.")
+    p.add_argument("--jobs", type=int, default=1, help="Questions evaluated in parallel.")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Where run folders go.")
+    p.add_argument(
+        "--retrieval-only", action="store_true", help="Skip the LLM: retrieval metrics only."
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="Compare the aggregate metrics with evals/thresholds.toml; exit 1 on a miss.",
+    )
+    p.add_argument("--thresholds", type=Path, default=THRESHOLDS, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--shared-data",
+        type=Path,
+        help="Folder of the third-party eval data (default: ../shared/data beside the project).",
+    )
+    p.add_argument("--judge", metavar="SPEC", help="Also grade answers with this chat model.")
+    p.add_argument("--no-progress", action="store_true", help="No progress bars.")
+    return p
+
+
+def _dataset(args: argparse.Namespace) -> tuple[str, Path, str | None, list[Path]]:
+    """(name, dataset path, format, corpus paths) from the options."""
+    suite = SUITES[args.suite or "smoke"] if (args.suite or not args.dataset) else None
+    if args.dataset:
+        name = suite.name if suite else args.dataset.stem
+        path, fmt = args.dataset, args.format
+    else:
+        assert suite is not None
+        name, path, fmt = suite.name, suite.dataset_path(args.shared_data), suite.format
+    if args.corpus:
+        corpus = list(args.corpus)
+    elif suite is not None:
+        corpus = suite.corpus_paths(args.shared_data)
+    else:
+        raise UsageError("--dataset without --suite needs --corpus PATH ... (what to index)")
+    if suite is not None and suite.base == "shared" and not path.exists():
+        where = args.shared_data or path.parents[1]
+        raise UsageError(
+            f"the {suite.name} data is not at {path}: pass --shared-data PATH (the folder "
+            f"that holds realtimeqa/ and multihop-rag-subset/; looked in {where})"
+        )
+    for c in corpus:
+        if not Path(c).exists():
+            raise UsageError(f"corpus path {c} does not exist")
+    return name, path, fmt, corpus
+
+
+def run(args: argparse.Namespace, byline: Any = None) -> int:
+    """The eval, given parsed options; ``byline`` may be injected (already opened)."""
+    from rag.app import Byline
+    from rag.config import Settings
+
+    name, path, fmt, corpus = _dataset(args)
+    fmt = fmt or detect_format(path) if Path(path).is_file() else fmt
+    items = load_items(path, fmt)
+    items = select_items(items, args.limit, args.sample)
+    if not items:
+        raise UsageError(f"{path} holds no questions")
+    progress = False if args.no_progress else None
+
+    if byline is None:
+        settings = Settings.load(llm=args.llm)
+        index_dir = args.index or DEFAULT_CACHE / f"{name}-{index_key(corpus, settings)}"
+        byline = Byline.open(index_dir, llm=args.llm)
+    print(f"indexing {len(corpus)} corpus path(s) into {byline.index_dir} …", file=sys.stderr)
+    report = prepare_index(byline, corpus, progress=progress)
+    if report.failed:
+        print(f"warning: {len(report.failed)} corpus file(s)/record(s) skipped", file=sys.stderr)
+    print(
+        f"index: {report.articles} articles, {report.chunks} chunks "
+        f"({report.added} added, {report.unchanged} unchanged, {report.seconds:.1f}s)",
+        file=sys.stderr,
+    )
+
+    judge = None
+    if args.judge:
+        model, judge_name = byline.chat_model(args.judge)
+        judge = Judge(model, judge_name)
+    if not args.retrieval_only and not hasattr(byline, "stream") and not hasattr(byline, "ask"):
+        raise UsageError("this Byline cannot answer yet (no ask/stream): use --retrieval-only")
+
+    result = run_suite(
+        items,
+        byline,
+        retrieval_only=args.retrieval_only,
+        judge=judge,
+        jobs=max(1, args.jobs),
+        progress=progress,
+    )
+    settings = byline.settings
+    meta = {
+        "suite": name,
+        "git_commit": git_commit(),
+        "dataset": {
+            "path": str(Path(path).resolve()),
+            "format": fmt,
+            "sha256": file_sha256(path),
+            "items_in_file": len(load_items(path, fmt)),
+        },
+        "corpus": [str(Path(c).resolve()) for c in corpus],
+        "index": str(byline.index_dir),
+        "index_stats": {"articles": report.articles, "chunks": report.chunks},
+        "config": settings.public_dict(),
+        "models": {
+            "llm": None if args.retrieval_only else settings.llm,
+            "embed_model": settings.embed_model,
+            "judge": args.judge,
+        },
+        "options": {
+            "retrieval_only": bool(args.retrieval_only),
+            "limit": args.limit,
+            "sample": args.sample,
+            "jobs": args.jobs,
+            "check": bool(args.check),
+        },
+    }
+    run_dir = new_run_dir(args.out, name)
+    write_outputs(result, run_dir, meta)
+    missing = result.gold_check.get("missing") or []
+    if missing:
+        print(
+            f"warning: {len(missing)} gold article id(s) not in the index, e.g. {missing[:3]}",
+            file=sys.stderr,
+        )
+    print(headline_table(result.aggregate))
+    if result.aggregate["n_errors"]:
+        print(f"{result.aggregate['n_errors']} question(s) failed; see result.json")
+    print(f"wrote {run_dir / 'result.json'} and {run_dir / 'report.md'}")
+
+    if args.check:
+        thresholds = load_thresholds(args.thresholds)
+        section = thresholds.get(name)
+        if not section:
+            raise UsageError(f"{args.thresholds} has no [{name}] section to check against")
+        failures, notes = check_thresholds(result.aggregate, section)
+        for note in notes:
+            print(f"note: {note}")
+        if failures:
+            print(f"FAILED {len(failures)} threshold(s) of [{name}]:")
+            for f in failures:
+                print(f"  {f}")
+            return 1
+        print(f"all {len(section) - len(notes)} checked threshold(s) of [{name}] met")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, byline: Any = None) -> int:
+    """Entry point of ``byline eval`` and ``python -m evals``."""
+    from rag.errors import RagError
+
+    try:
+        args = build_parser().parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed
+        return int(exc.code or 0)
+    if args.limit is not None and args.limit < 1:
+        print("error: --limit must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return run(args, byline)
+    except (UsageError, DatasetError, RagError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
