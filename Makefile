@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make chat   installs what is missing, builds the demo index and starts the web UI
+#   make chat   installs what is missing, indexes the demo corpus and starts the web UI
 #   make test   installs what is missing and runs lint, tests and the smoke eval
 PYTHON ?= python3
 VENV   ?= .venv
@@ -28,8 +28,7 @@ browser:
 	  echo "chromium missing and not root: browser tests will be skipped"; }
 
 chat: $(STAMP)
-	$(BIN)/byline ingest corpus/
-	$(BIN)/byline search "Who has a right of first refusal on new OpenAI capacity?" -k 3
+	$(BIN)/byline chat --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check rag ui evals tests
