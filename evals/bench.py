@@ -125,7 +125,10 @@ def _fmt(value: Any, unit: str = "s") -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = base_parser("byline bench", __doc__.splitlines()[0])
+    parser = base_parser(
+        "byline bench",
+        "Benchmark ingest (vs the naive LangChain recipe), retrieval latency and answer latency.",
+    )
     parser.add_argument("--questions", type=int, default=50, help="Retrieval-latency questions.")
     parser.add_argument("--answers", type=int, default=10, help="Questions answered by the LLM.")
     parser.add_argument("--no-llm", action="store_true", help="Skip the answer timings.")

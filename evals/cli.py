@@ -126,8 +126,8 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
     from rag.config import Settings
 
     name, path, fmt, corpus = _dataset(args)
-    fmt = fmt or detect_format(path) if Path(path).is_file() else fmt
     items = load_items(path, fmt)
+    fmt = fmt or detect_format(path)
     items = select_items(items, args.limit, args.sample)
     if not items:
         raise UsageError(f"{path} holds no questions")
@@ -163,6 +163,10 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
         progress=progress,
     )
     settings = byline.settings
+    try:  # the hash of the prompts the chain would use, also for retrieval-only runs
+        chain_prompt_hash = byline.chain().prompt_hash
+    except Exception:
+        chain_prompt_hash = None
     meta = {
         "suite": name,
         "git_commit": git_commit(),
@@ -176,6 +180,7 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
         "index": str(byline.index_dir),
         "index_stats": {"articles": report.articles, "chunks": report.chunks},
         "config": settings.public_dict(),
+        "prompt_hash": chain_prompt_hash,
         "models": {
             "llm": None if args.retrieval_only else settings.llm,
             "embed_model": settings.embed_model,

@@ -232,7 +232,9 @@ def support_rate(supported: Sequence[bool]) -> float | None:
 # --------------------------------------------------------------------------- abstention
 
 
-def abstention_scores(answerable: Sequence[bool], abstained: Sequence[bool]) -> dict[str, float | None]:
+def abstention_scores(
+    answerable: Sequence[bool], abstained: Sequence[bool]
+) -> dict[str, float | None]:
     """Abstention precision/recall on unanswerable items and the false-abstention rate.
 
     precision = abstentions that were on unanswerable items / all abstentions;
@@ -286,7 +288,9 @@ def percentile(values: Iterable[float | None], q: float) -> float | None:
     return kept[lo] + (kept[hi] - kept[lo]) * (pos - lo)
 
 
-def latency_summary(timings: Sequence[dict[str, float]], prefix: str = "latency") -> dict[str, float | None]:
+def latency_summary(
+    timings: Sequence[dict[str, float]], prefix: str = "latency"
+) -> dict[str, float | None]:
     """p50/p95 per stage over per-item ``{stage: seconds}`` dicts: ``latency_<stage>_p50`` …"""
     stages: list[str] = []
     for t in timings:

@@ -150,7 +150,10 @@ def write_report(doc: dict[str, Any], run_dir: Path) -> Path:
                 ("items", f"{agg['n_items']} ({agg['n_unanswerable']} unanswerable)"),
                 ("corpus", ", ".join(f"`{p}`" for p in doc["corpus"])),
                 ("embedder", str(models.get("embed_model"))),
-                ("chat model", ", ".join(models.get("answer_models") or []) or "— (retrieval only)"),
+                (
+                    "chat model",
+                    ", ".join(models.get("answer_models") or []) or "— (retrieval only)",
+                ),
                 ("judge", str(models.get("judge") or "off")),
                 ("prompt hash", str(doc.get("prompt_hash") or "—")),
                 ("mode", "retrieval only" if doc["options"]["retrieval_only"] else "full answers"),

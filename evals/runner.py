@@ -149,7 +149,8 @@ def _rankings(byline: Any, item: EvalItem) -> dict[str, Any]:
     plan_query, plan_filters = item.question, None
     retriever = getattr(byline, "retriever", None)
     if callable(retriever):
-        result = retriever().retrieve(item.question, k=SEARCH_CHUNKS, as_of=as_of)
+        depth = getattr(byline.settings, "candidates", SEARCH_CHUNKS)  # as the chain asks
+        result = retriever().retrieve(item.question, k=depth, as_of=as_of)
         out["ranking"] = M.dedupe(h.article_id for h in result.hits)[:RANK_DEPTH]
         plan_query, plan_filters = result.plan.query, result.plan.filters
         out["plan"] = {"query": plan_query, "filters": plan_filters.to_dict()}
@@ -520,7 +521,7 @@ def result_document(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
             **meta.get("models", {}),
             "answer_models": models,
         },
-        "prompt_hash": hashes[0] if len(hashes) == 1 else (hashes or None),
+        "prompt_hash": hashes[0] if len(hashes) == 1 else (hashes or meta.get("prompt_hash")),
         "seconds": round(result.seconds, 3),
         "gold_check": result.gold_check,
         "aggregate": result.aggregate,

@@ -147,7 +147,7 @@ class AnswerChain:
         )
         t2 = time.perf_counter()
         chosen = pick_diverse(result.hits, self.settings.top_k, self.settings.per_article_cap)
-        sources = build_sources(standalone, chosen, self.embedder)
+        sources = build_sources(standalone, chosen, self.embedder, self.settings.passage_chars)
         t3 = time.perf_counter()
         prepared = Prepared(
             question=question,

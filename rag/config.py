@@ -56,7 +56,10 @@ class Settings(BaseSettings):
 
     # Retrieval.
     candidates: int = Field(40, ge=5, le=500, description="Dense and lexical candidates each.")
-    top_k: int = Field(6, ge=1, le=30, description="Passages put in the prompt.")
+    top_k: int = Field(5, ge=1, le=30, description="Passages put in the prompt.")
+    passage_chars: int = Field(
+        320, ge=80, le=4000, description="Longest excerpt of one passage put in the prompt."
+    )
     per_article_cap: int = Field(2, ge=1, le=10, description="Most passages from one article.")
     abstain_threshold: float = Field(
         0.30, description="Below this best relevance score, abstain without asking the model."

@@ -150,7 +150,9 @@ def test_smoke_set_reads_and_its_corpus_exists():
     assert all(p.exists() for p in smoke.corpus_paths())
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="the shared eval data is not beside the project")
+@pytest.mark.skipif(
+    not SHARED_DATA.is_dir(), reason="the shared eval data is not beside the project"
+)
 def test_real_datasets_read_and_gold_ids_match_their_corpora():
     from rag.loaders import load_paths
 

@@ -234,3 +234,16 @@ def test_git_commit_outside_a_repository(tmp_path):
     (git / "HEAD").write_text("ref: refs/heads/main\n")
     (git / "refs" / "heads" / "main").write_text("a" * 40 + "\n")
     assert git_commit(tmp_path / "repo") == "a" * 40
+
+
+def test_judge_grades_answered_items(byline, corpus, dataset):
+    from evals.runner import Judge
+
+    byline.ingest([corpus], progress=False)
+    items = read_byline(dataset)[:1]
+    judge = Judge(FakeChatModel(mode="script", responses=["CORRECT"]), "fake:script")
+    result = run_suite(items, byline, judge=judge, progress=False)
+    record = result.records[0]
+    assert not record["abstained"]
+    assert record["judge_correct"] is True
+    assert result.aggregate["judge_accuracy"] == 1.0
