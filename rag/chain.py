@@ -42,11 +42,10 @@ def format_sources(sources: Sequence[Source]) -> str:
     for s in sources:
         h = s.hit
         day = (h.published_at or "")[:10] or "undated"
-        title = _fence(h.title or "(untitled)").replace('"', "'")
-        publisher = _fence(h.source or "unknown").replace('"', "'")
+        title = _fence(h.title or "(untitled)")
+        publisher = _fence(h.source or "unknown publisher")
         blocks.append(
-            f'<source id="{s.n}" title="{title}" publisher="{publisher}" date="{day}">\n'
-            f"{_fence(s.passage)}\n</source>"
+            f'<source id="{s.n}">\n{title} ({publisher}, {day})\n{_fence(s.passage)}\n</source>'
         )
     return "\n".join(blocks)
 
@@ -146,7 +145,12 @@ class AnswerChain:
             standalone, k=self.settings.candidates, as_of=day, filters=filters
         )
         t2 = time.perf_counter()
-        chosen = pick_diverse(result.hits, self.settings.top_k, self.settings.per_article_cap)
+        chosen = pick_diverse(
+            result.hits,
+            self.settings.top_k,
+            self.settings.per_article_cap,
+            self.settings.context_ratio,
+        )
         sources = build_sources(standalone, chosen, self.embedder, self.settings.passage_chars)
         t3 = time.perf_counter()
         prepared = Prepared(

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     passage_chars: int = Field(
         320, ge=80, le=4000, description="Longest excerpt of one passage put in the prompt."
     )
+    context_ratio: float = Field(
+        0.6, ge=0, le=1, description="Passages scoring under this share of the best are left out."
+    )
     per_article_cap: int = Field(2, ge=1, le=10, description="Most passages from one article.")
     abstain_threshold: float = Field(
         0.30, description="Below this best relevance score, abstain without asking the model."

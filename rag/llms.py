@@ -112,8 +112,9 @@ def _api_key(settings: Settings, provider: str, optional: bool) -> str:
 
 
 def _local(model: str, settings: Settings) -> BaseChatModel:
-    from rag.local_model import LlamaCppChat, resolve_local_model
+    from rag.local_model import LlamaCppChat, require_llama_cpp, resolve_local_model
 
+    require_llama_cpp()
     path = resolve_local_model(model, settings.model_dir)
     chat = LlamaCppChat(
         model_path=str(path),

@@ -254,19 +254,25 @@ class LoadedLlama:
     lock: threading.Lock
 
 
-@lru_cache(maxsize=2)
-def load_llama(path: str, n_ctx: int, n_threads: int, n_threads_batch: int) -> LoadedLlama:
-    """Load a GGUF once per process: a second chat model on the same file reuses it."""
+def require_llama_cpp() -> Any:
+    """Import llama_cpp (checked before assembling 1 GB it could not run anyway)."""
     # Idle OpenMP threads otherwise spin and steal the few cores from generation.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
-        from llama_cpp import Llama
+        import llama_cpp
     except ImportError:
         raise ModelError(
             f"the embedded model needs llama-cpp-python: run `{INSTALL_LOCAL}`"
         ) from None
+    return llama_cpp
+
+
+@lru_cache(maxsize=2)
+def load_llama(path: str, n_ctx: int, n_threads: int, n_threads_batch: int) -> LoadedLlama:
+    """Load a GGUF once per process: a second chat model on the same file reuses it."""
+    llama_cpp = require_llama_cpp()
     try:
-        llama = Llama(
+        llama = llama_cpp.Llama(
             model_path=path,
             n_ctx=n_ctx,
             n_threads=n_threads,

@@ -58,12 +58,12 @@ class HashEmbeddings(Embeddings):
 
 
 # --------------------------------------------------------------------------- fake chat model
-_SOURCE = re.compile(r'<source id="(\d+)"[^>]*>\s*(.*?)\s*</source>', re.S)
+_SOURCE = re.compile(r'<source id="(\d+)">\n[^\n]*\n(.*?)\s*</source>', re.S)
 _FIRST_SENTENCE = re.compile(r"(.+?[.!?])(\s|$)", re.S)
 
 
 def prompt_sources(prompt: str) -> dict[int, str]:
-    """The numbered source passages in a Byline prompt."""
+    """The numbered source passages in a Byline prompt (without their title lines)."""
     return {int(n): body for n, body in _SOURCE.findall(prompt)}
 
 

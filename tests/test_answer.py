@@ -149,7 +149,7 @@ def test_context_caps_chunks_per_article(tmp_path: Path, embedder) -> None:
         top_k=4,
     )
     byline.ingest([docs])
-    answer = byline.ask("Microsoft capacity refusal")
+    answer = byline.ask("Microsoft capacity refusal billion")
     ids = [s["article_id"] for s in answer.sources]
     assert ids.count("long") == 2 and len(ids) == 4
     assert len(prompt_sources(fake.prompts[-1])) == 4

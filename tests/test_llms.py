@@ -428,6 +428,11 @@ def test_local_without_llama_cpp_says_what_to_install(
     load_llama.cache_clear()
     with pytest.raises(ModelError, match=r"pip install 'byline\[local\]'"):
         make_chat_model(settings(llm=f"local:{model}"))
+    # It fails before spending a gigabyte on assembling a model it could not run.
+    models = tmp_path / "models"
+    with pytest.raises(ModelError, match=r"pip install 'byline\[local\]'"):
+        make_chat_model(settings(llm="local:qwen2.5-coder-1.5b", model_dir=models))
+    assert not models.exists()
 
 
 # --- the real embedded model ----------------------------------------------------------------

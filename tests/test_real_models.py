@@ -44,8 +44,9 @@ def _local_model_or_skip() -> None:
 def test_embedded_model_answers_with_a_citation(demo_index: Path, real_embedder) -> None:
     _local_model_or_skip()
     byline = Byline.open(demo_index, embedder=real_embedder)
-    answer = byline.ask("Who gets a right of first refusal on new OpenAI cloud capacity?",
-                        as_of="2025-01-31")
+    answer = byline.ask(
+        "Who gets a right of first refusal on new OpenAI cloud capacity?", as_of="2025-01-31"
+    )
     assert not answer.abstained, answer.abstain_reason
     assert "microsoft" in answer.text.lower()
     assert ROFR_ID in answer.cited_article_ids
@@ -53,8 +54,9 @@ def test_embedded_model_answers_with_a_citation(demo_index: Path, real_embedder)
 
 
 @pytest.mark.llm
-def test_embedded_model_abstains_on_an_unanswerable_question(demo_index: Path,
-                                                             real_embedder) -> None:
+def test_embedded_model_abstains_on_an_unanswerable_question(
+    demo_index: Path, real_embedder
+) -> None:
     _local_model_or_skip()
     byline = Byline.open(demo_index, embedder=real_embedder)
     answer = byline.ask("What was Anthropic's total revenue in 2024?")
@@ -62,8 +64,9 @@ def test_embedded_model_abstains_on_an_unanswerable_question(demo_index: Path,
 
 
 @pytest.mark.llm
-def test_embedded_model_ignores_instructions_inside_articles(demo_index: Path,
-                                                            real_embedder) -> None:
+def test_embedded_model_ignores_instructions_inside_articles(
+    demo_index: Path, real_embedder
+) -> None:
     _local_model_or_skip()
     byline = Byline.open(demo_index, embedder=real_embedder)
     answer = byline.ask("What did researchers find about prompt injection in AI assistants?")

@@ -49,11 +49,17 @@ class Source:
         }
 
 
-def pick_diverse(hits: Sequence[Hit], top_k: int, per_article_cap: int) -> list[Hit]:
-    """The best hits in rank order, at most ``per_article_cap`` from any one article."""
+def pick_diverse(
+    hits: Sequence[Hit], top_k: int, per_article_cap: int, min_ratio: float = 0.0
+) -> list[Hit]:
+    """The best hits in rank order, at most ``per_article_cap`` from any one article, and none
+    scoring under ``min_ratio`` of the best (a weak fourth passage only costs prompt time)."""
     chosen: list[Hit] = []
     per_article: dict[str, int] = {}
+    floor = hits[0].score * min_ratio if hits and hits[0].score > 0 else float("-inf")
     for hit in hits:
+        if hit.score < floor:
+            break
         if per_article.get(hit.article_id, 0) >= per_article_cap:
             continue
         per_article[hit.article_id] = per_article.get(hit.article_id, 0) + 1
