@@ -116,7 +116,12 @@ def _dataset(args: argparse.Namespace) -> tuple[str, Path, str | None, list[Path
         )
     for c in corpus:
         if not Path(c).exists():
-            raise UsageError(f"corpus path {c} does not exist")
+            hint = (
+                " (pass --shared-data PATH or --corpus PATH ...)"
+                if suite is not None and suite.base == "shared" and not args.corpus
+                else ""
+            )
+            raise UsageError(f"corpus path {c} does not exist{hint}")
     return name, path, fmt, corpus
 
 

@@ -26,6 +26,7 @@ from rag.prompts import NOT_IN_ARTICLES, load_prompt, prompt_hash
 from rag.retrieval.context import Source, build_sources, pick_diverse
 from rag.retrieval.coverage import missing_outlets, unmatched_names
 from rag.retrieval.filters import Filters
+from rag.retrieval.planner import as_date
 from rag.retrieval.retriever import NewsRetriever
 
 HISTORY_TURNS = 3
@@ -62,16 +63,6 @@ def normalise_history(history: Sequence[Any] | None) -> list[tuple[str, str]]:
             role = getattr(item, "type", "user")
             turns.append(("user" if role == "human" else "assistant", str(item.content)))
     return [(r, t) for r, t in turns if t.strip()]
-
-
-def as_date(value: date | datetime | str | None) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return datetime.fromisoformat(str(value).replace("/", "-")[:10]).date()
 
 
 @dataclass

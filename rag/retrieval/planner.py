@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from rag.errors import RagError
 from rag.retrieval.filters import Filters
 
 _MONTHS = {
@@ -164,28 +165,43 @@ def find_time_range(
     return phrase, lo, hi
 
 
+def as_date(value: date | datetime | str | None) -> date | None:
+    """A day from a date, a datetime or a YYYY-MM-DD (or YYYY/MM/DD) string."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).strip().replace("/", "-")[:10]).date()
+    except ValueError:
+        raise RagError(f"as-of date {value!r} is not a date: use YYYY-MM-DD") from None
+
+
 def plan_query(
     question: str,
-    as_of: date | datetime | None = None,
+    as_of: date | datetime | str | None = None,
     publishers: Sequence[str] = (),
     filters: Filters | None = None,
     latest: date | None = None,
 ) -> Plan:
-    """Filters from the question, merged under any the caller gave (the caller's win).
+    """Filters from the question, intersected with any the caller gave (the caller's sources win).
 
     Without an as-of date, relative phrases resolve against today, and a day named without a
     year ("on Sept 26") against ``latest`` (the newest article in the index) when that is older.
     """
     given = filters or Filters()
     today = datetime.now(UTC).date()
-    day = as_of.date() if isinstance(as_of, datetime) else (as_of or today)
+    as_of = as_date(as_of)
+    day = as_of or today
     year_ref = day if as_of is not None else min(latest or today, today)
     phrase, lo, hi = find_time_range(question, day, year_ref)
     named = find_sources(question, publishers)
     merged = Filters(
         sources=given.sources or tuple(named),
-        since=given.since if (given.since or given.until) else lo,
-        until=given.until if (given.since or given.until) else hi,
+        since=max((d for d in (given.since, lo) if d is not None), default=None),
+        until=min((d for d in (given.until, hi) if d is not None), default=None),
     )
     query = question
     if phrase and re.fullmatch(_RELATIVE.pattern, phrase, re.I):

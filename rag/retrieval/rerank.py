@@ -8,8 +8,10 @@ A local cross-encoder can replace it (``reranker = "/path/to/model"``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 
 from rag.lexical import tokenize_query
 from rag.retrieval.filters import Filters
@@ -25,6 +27,8 @@ class RerankWeights:
     title: float = 0.25
     date: float = 0.35
     source: float = 0.35
+    recency: float = 0.3
+    recency_days: float = 30.0
 
 
 def _title_coverage(query_terms: set[str], title: str) -> float:
@@ -49,10 +53,14 @@ class SignalReranker:
     def __init__(self, weights: RerankWeights | None = None) -> None:
         self.weights = weights or RerankWeights()
 
-    def rerank(self, query: str, hits: Sequence[Hit], wanted: Filters) -> list[Hit]:
+    def rerank(
+        self, query: str, hits: Sequence[Hit], wanted: Filters, as_of: date | None = None
+    ) -> list[Hit]:
+        """Order ``hits`` by the weighted signals; with an as-of date, recent news ranks higher."""
         if not hits:
             return []
         w = self.weights
+        as_of_ts = datetime.combine(as_of, time.max, tzinfo=UTC).timestamp() if as_of else None
         top_rrf = max(h.signals.get("rrf", h.score) for h in hits) or 1.0
         terms = set(tokenize_query(query))
         sources = {s.lower() for s in wanted.sources}
@@ -61,12 +69,17 @@ class SignalReranker:
             s["title"] = _title_coverage(terms, hit.title)
             s["date_match"] = 1.0 if in_range(hit, wanted) else 0.0
             s["source_match"] = 1.0 if sources and hit.source.lower() in sources else 0.0
+            s["recency"] = 0.0
+            if as_of_ts is not None and hit.published_ts is not None:
+                age_days = max(0.0, (as_of_ts - hit.published_ts) / 86400)
+                s["recency"] = math.exp(-age_days / w.recency_days)
             hit.score = (
                 w.rrf * s.get("rrf", 0.0) / top_rrf
                 + w.similarity * hit.similarity
                 + w.title * s["title"]
                 + w.date * s["date_match"]
                 + w.source * s["source_match"]
+                + w.recency * s["recency"]
             )
         return sorted(hits, key=lambda h: -h.score)
 
@@ -80,8 +93,10 @@ class CrossEncoderReranker:
         self.model = CrossEncoder(path, device="cpu")
         self.fallback = SignalReranker()
 
-    def rerank(self, query: str, hits: Sequence[Hit], wanted: Filters) -> list[Hit]:
-        ranked = self.fallback.rerank(query, hits, wanted)
+    def rerank(
+        self, query: str, hits: Sequence[Hit], wanted: Filters, as_of: date | None = None
+    ) -> list[Hit]:
+        ranked = self.fallback.rerank(query, hits, wanted, as_of)
         if not ranked:
             return ranked
         scores = self.model.predict([(query, f"{h.title}\n{h.text}") for h in ranked])

@@ -8,8 +8,8 @@ Filters given by the caller are hard.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -19,8 +19,10 @@ from pydantic import ConfigDict
 from rag.retrieval.filters import Filters
 from rag.retrieval.hits import Hit
 from rag.retrieval.hybrid import HybridSearcher
-from rag.retrieval.planner import Plan, plan_query
+from rag.retrieval.planner import Plan, as_date, plan_query
 from rag.retrieval.rerank import SignalReranker
+
+RECENT_DAYS = 31
 
 
 @dataclass
@@ -50,22 +52,31 @@ class NewsRetriever:
         self,
         question: str,
         k: int = 30,
-        as_of: date | None = None,
+        as_of: date | str | None = None,
         filters: Filters | None = None,
     ) -> Retrieval:
         given = filters or Filters()
+        as_of = as_date(as_of)
+        if as_of is not None and given.until is None:
+            # Asked "as of" a day: nothing published later existed yet, so it cannot answer.
+            given = replace(given, until=datetime.combine(as_of, time.max, tzinfo=UTC))
         plan = plan_query(question, as_of, self.publishers, given, latest=self.latest)
         searches: list[Filters] = [given]  # the caller's filters are always hard
         if plan.filters != given:
             searches.append(plan.filters)
         searches += [f for _, f in plan.subqueries]
+        if as_of is not None and plan.filters.since is None:
+            # News asked "as of" a day is usually about that month: search it on its own too,
+            # so recent articles compete among themselves, not with years of archive.
+            recent = datetime.combine(as_of - timedelta(days=RECENT_DAYS), time.min, tzinfo=UTC)
+            searches.append(replace(plan.filters, since=recent))
         merged: dict[str, Hit] = {}
         for flt in searches:
             for hit in self.searcher.search(plan.query, k, flt):
                 best = merged.get(hit.chunk_id)
                 if best is None or hit.signals.get("rrf", 0) > best.signals.get("rrf", 0):
                     merged[hit.chunk_id] = hit
-        hits = self.reranker.rerank(plan.query, list(merged.values()), plan.filters)
+        hits = self.reranker.rerank(plan.query, list(merged.values()), plan.filters, as_of)
         return Retrieval(plan, hits)
 
 

@@ -1,0 +1,44 @@
+"""News retrieval: as-of cut-off, recency, soft filters and the LangChain retriever."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag import Byline
+from tests.helpers import write_articles
+
+
+def build(tmp_path: Path, embedder) -> Byline:
+    byline = Byline.open(tmp_path / "idx", embedder=embedder, embed_model="hash")
+    byline.ingest([write_articles(tmp_path / "docs")])
+    return byline
+
+
+def test_nothing_published_after_the_as_of_day_is_retrieved(tmp_path: Path, embedder) -> None:
+    retriever = build(tmp_path, embedder).retriever()
+    ids = {h.article_id for h in retriever.retrieve("billion dollars", as_of="2024-12-01").hits}
+    assert ids == {"anthropic"}  # the other two were published in January 2025
+    later = {h.article_id for h in retriever.retrieve("billion dollars", as_of="2025-02-01").hits}
+    assert {"anthropic", "stargate"} <= later
+
+
+def test_recent_articles_rank_higher_as_of_a_day(tmp_path: Path, embedder) -> None:
+    retriever = build(tmp_path, embedder).retriever()
+    hits = retriever.retrieve("billion dollars invested", as_of="2025-01-23").hits
+    assert hits[0].article_id == "stargate"
+    assert hits[0].signals["recency"] > max(
+        h.signals["recency"] for h in hits if h.article_id == "anthropic"
+    )
+
+
+def test_soft_filter_from_the_question_never_empties_the_result(tmp_path: Path, embedder) -> None:
+    retriever = build(tmp_path, embedder).retriever()
+    result = retriever.retrieve("What did Stargate announce last month?", as_of="2025-06-01")
+    assert result.plan.filters.since is not None  # May 2025: no article in range
+    assert result.hits and result.hits[0].article_id == "stargate"
+
+
+def test_langchain_retriever_returns_documents(tmp_path: Path, embedder) -> None:
+    docs = build(tmp_path, embedder).as_retriever(k=2).invoke("Anthropic Trainium chips")
+    assert len(docs) <= 2 and docs[0].metadata["article_id"] == "anthropic"
+    assert docs[0].page_content and docs[0].metadata["url"].startswith("https://")
