@@ -166,6 +166,7 @@ def run_ingest_bench(
     """The ingest numbers (ours, and the naive recipe's unless ``naive`` is False)."""
     files = corpus_files(shared_data, limit, workdir)
     ours, byline = bench_byline(files, workdir / "byline-index")
+    print(f"byline ingest: {json.dumps(ours)}", file=sys.stderr, flush=True)
     out: dict[str, Any] = {"corpus": [str(f) for f in files], "limit": limit, "byline": ours}
     if naive:
         theirs = bench_naive(files, byline.settings, workdir / "naive-chroma")
