@@ -56,9 +56,9 @@ class Settings(BaseSettings):
 
     # Retrieval.
     candidates: int = Field(40, ge=5, le=500, description="Dense and lexical candidates each.")
-    top_k: int = Field(5, ge=1, le=30, description="Passages put in the prompt.")
+    top_k: int = Field(4, ge=1, le=30, description="Passages put in the prompt.")
     passage_chars: int = Field(
-        320, ge=80, le=4000, description="Longest excerpt of one passage put in the prompt."
+        480, ge=80, le=4000, description="Longest excerpt of one passage put in the prompt."
     )
     context_ratio: float = Field(
         0.6, ge=0, le=1, description="Passages scoring under this share of the best are left out."
