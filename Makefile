@@ -38,8 +38,15 @@ format: $(STAMP)
 	$(BIN)/ruff format rag ui evals tests
 	$(BIN)/ruff check --fix rag ui evals tests
 
+# Lint, the tests (the real embedder and the embedded chat model included), the smoke eval with
+# the embedded model gated by evals/thresholds.toml, and, where ../shared/data is present, the
+# MultiHop-RAG retrieval suite (also gated).
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
+	$(BIN)/byline eval --suite smoke --check --no-progress
+	@if [ -d ../shared/data/multihop-rag-subset ]; then \
+	  $(BIN)/byline eval --suite multihop-rag --retrieval-only --check --no-progress; \
+	else echo "../shared/data not found: real-news suites skipped"; fi
 
 eval: $(STAMP)
 	$(BIN)/byline eval --suite smoke

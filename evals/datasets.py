@@ -27,9 +27,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 FORMATS = ("byline", "realtimeqa", "multihop-rag")
 
-#: MultiHop-RAG questions name days without years ("on October 1st"); the articles are from
-#: September to December 2023, so relative dates resolve against the end of that period.
-MULTIHOP_AS_OF = "2023-12-31"
+#: MultiHop-RAG questions carry no asking date. None lets Byline do what it does for any such
+#: question: days named without a year ("on October 1st") resolve against the newest article
+#: in the index, and no recency preference is applied (an invented as-of date would add one).
+MULTIHOP_AS_OF: str | None = None
 
 
 class DatasetError(ValueError):
