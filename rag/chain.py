@@ -243,39 +243,45 @@ class AnswerChain:
         checked = self.checker.check(draft, prep.sources)
         prep.timings["check"] = time.perf_counter() - t0
         if checked.refused:
-            return self._abstention(
-                prep, model_name, started, "the model found no answer in the sources"
-            )
-        prep.timings["total"] = time.perf_counter() - started
-        return Answer(
-            question=prep.question,
+            reason = "the model found no answer in the sources"
+            return self._abstention(prep, model_name, started, reason, draft)
+        return self._answer(
+            prep,
+            model_name,
+            started,
             text=checked.text,
             abstained=False,
             citations=checked.citations,
             sources=[s.to_dict() for s in prep.sources],
             sentences=checked.sentences,
-            model=model_name,
-            embed_model=self.settings.embed_model,
-            prompt_hash=self.prompt_hash,
-            timings={k: round(v, 4) for k, v in prep.timings.items()},
-            query=prep.query,
-            filters=prep.filters.to_dict(),
             draft=draft,
             dropped_citations=checked.dropped,
         )
 
-    def _abstention(self, prep: Prepared, model_name: str, started: float, reason: str) -> Answer:
-        prep.timings["total"] = time.perf_counter() - started
-        return Answer(
-            question=prep.question,
+    def _abstention(
+        self, prep: Prepared, model_name: str, started: float, reason: str, draft: str = ""
+    ) -> Answer:
+        return self._answer(
+            prep,
+            model_name,
+            started,
             text=NOT_IN_ARTICLES,
             abstained=True,
             sources=prep.closest,
+            abstain_reason=reason,
+            draft=draft,
+        )
+
+    def _answer(self, prep: Prepared, model_name: str, started: float, **fields: Any) -> Answer:
+        """An Answer with what every answer records: model, prompt hash, timings, plan."""
+        prep.timings["total"] = time.perf_counter() - started
+        return Answer(
+            question=prep.question,
             model=model_name,
             embed_model=self.settings.embed_model,
             prompt_hash=self.prompt_hash,
             timings={k: round(v, 4) for k, v in prep.timings.items()},
             query=prep.query,
             filters=prep.filters.to_dict(),
-            abstain_reason=reason,
+            **fields,
         )

@@ -90,6 +90,7 @@ def test_unsupported_sentence_is_marked(index, embedder) -> None:
 def test_model_refusal_is_an_abstention_with_closest_articles(index, embedder) -> None:
     answer = open_with(index, embedder, FakeChatModel(mode="refuse")).ask(ROFR_Q)
     assert answer.abstained and answer.text == "The articles don't say."
+    assert answer.draft == "The articles don't say." and "no answer" in answer.abstain_reason
     assert answer.sources and answer.sources[0]["article_id"] == "rofr"
     assert not answer.citations
 
