@@ -1,5 +1,6 @@
 """Byline: question answering over news articles, every claim cited to its article."""
 
+from rag.answer import Answer, Citation
 from rag.app import Byline
 from rag.articles import Article
 from rag.config import Settings
@@ -8,4 +9,14 @@ from rag.ingest import IngestReport
 from rag.retrieval.filters import Filters
 from rag.retrieval.hits import Hit
 
-__all__ = ["Article", "Byline", "Filters", "Hit", "IngestReport", "RagError", "Settings"]
+__all__ = [
+    "Answer",
+    "Article",
+    "Byline",
+    "Citation",
+    "Filters",
+    "Hit",
+    "IngestReport",
+    "RagError",
+    "Settings",
+]
