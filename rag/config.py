@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         0.6, ge=0, le=1, description="Passages scoring under this share of the best are left out."
     )
     per_article_cap: int = Field(2, ge=1, le=10, description="Most passages from one article.")
+    # Chosen on development data: on the MultiHop-RAG dev queries the best passage of every
+    # answerable query scored >= 0.356 while 71% of the null queries scored below 0.30; on the
+    # smoke set the lowest answerable score is 0.466 (see evals/README.md).
     abstain_threshold: float = Field(
         0.30, description="Below this best relevance score, abstain without asking the model."
     )
