@@ -102,6 +102,7 @@ def naive_documents(files: Sequence[Path], settings: Any) -> list[Any]:
     from langchain_core.documents import Document
 
     from rag.chunking import Chunker, embedding_text
+    from rag.ingest import chunk_metadata
     from rag.loaders import load_paths
 
     loaded = load_paths(files, int(settings.max_file_mb * 1_000_000))
@@ -109,19 +110,12 @@ def naive_documents(files: Sequence[Path], settings: Any) -> list[Any]:
     docs: list[Document] = []
     for article in loaded.articles:
         for chunk in chunker.split(article):
+            # The same metadata Byline stores, so both stores hold the same records.
             docs.append(
                 Document(
                     page_content=embedding_text(article, chunk),
                     id=chunk.id,
-                    metadata={
-                        "article_id": article.id,
-                        "title": article.title,
-                        "source": article.source,
-                        "url": article.url,
-                        "published_at": article.published_at.isoformat()
-                        if article.published_at
-                        else "",
-                    },
+                    metadata=chunk_metadata(article, chunk),
                 )
             )
     return docs

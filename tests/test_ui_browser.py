@@ -19,20 +19,11 @@ from rag import Byline
 from rag.testing import FakeChatModel, HashEmbeddings
 from tests.helpers import write_articles
 from ui.app import build_app
+from ui.screenshot import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
 QUESTION = "Who holds a right of first refusal on new OpenAI capacity?"
 
