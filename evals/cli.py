@@ -21,6 +21,7 @@ from evals.datasets import (
     load_items,
 )
 from evals.runner import (
+    CHECKPOINT,
     DEFAULT_CACHE,
     DEFAULT_OUT,
     THRESHOLDS,
@@ -74,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", type=int, metavar="SEED", help="Random sample with this seed.")
     p.add_argument("--jobs", type=int, default=1, help="Questions evaluated in parallel.")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Where run folders go.")
+    p.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="Continue an interrupted run in this run folder: questions already answered in its "
+        "records.jsonl are kept, the rest are run, and the results are written there.",
+    )
     p.add_argument(
         "--retrieval-only", action="store_true", help="Skip the LLM: retrieval metrics only."
     )
@@ -159,6 +167,13 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
     if not args.retrieval_only and not hasattr(byline, "stream") and not hasattr(byline, "ask"):
         raise UsageError("this Byline cannot answer yet (no ask/stream): use --retrieval-only")
 
+    if args.resume:
+        run_dir = args.resume
+        if not (run_dir / CHECKPOINT).is_file():
+            raise UsageError(f"{run_dir} holds no {CHECKPOINT} to resume from")
+        print(f"resuming {run_dir}", file=sys.stderr)
+    else:
+        run_dir = new_run_dir(args.out, name)
     result = run_suite(
         items,
         byline,
@@ -166,6 +181,7 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
         judge=judge,
         jobs=max(1, args.jobs),
         progress=progress,
+        checkpoint=run_dir / CHECKPOINT,
     )
     settings = byline.settings
     try:  # the hash of the prompts the chain would use, also for retrieval-only runs
@@ -199,7 +215,6 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
             "check": bool(args.check),
         },
     }
-    run_dir = new_run_dir(args.out, name)
     write_outputs(result, run_dir, meta)
     missing = result.gold_check.get("missing") or []
     if missing:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import random
 import re
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ SEARCH_CHUNKS = 40  # chunks asked of search to fill RANK_DEPTH distinct article
 HEADLINE_K = (1, 3, 5, 10)
 DEFAULT_CACHE = Path(".byline-eval")
 DEFAULT_OUT = PROJECT_ROOT / "evals" / "results"
+CHECKPOINT = "records.jsonl"  # per-question records, appended as they finish
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
 
 JUDGE_PROMPT = """You grade answers to news questions.
@@ -399,32 +401,50 @@ def run_suite(
     jobs: int = 1,
     progress: bool | None = None,
     check_gold: bool = True,
+    checkpoint: Path | None = None,
 ) -> RunResult:
-    """Evaluate ``items`` against a built, ingested ``byline``; records keep the items' order."""
+    """Evaluate ``items`` against a built, ingested ``byline``; records keep the items' order.
+
+    With ``checkpoint`` (a JSONL file), each finished record is appended to it as it completes,
+    and records already in it (from an interrupted run, same question ids) are reused, so a
+    long run picks up where it stopped."""
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
     gold_check = resolve_gold(items, byline) if check_gold else {}
+    done = load_checkpoint(checkpoint, answers=not retrieval_only) if checkpoint else {}
+    todo = [item for item in items if item.id not in done]
     bar = tqdm(
         total=len(items),
+        initial=len(items) - len(todo),
         desc="retrieval" if retrieval_only else "answers",
         unit="q",
         disable=None if progress is None else not progress,
     )
+    write_lock = threading.Lock()
+    sink = checkpoint.open("a", encoding="utf-8") if checkpoint else None
 
     def one(item: EvalItem) -> dict[str, Any]:
         rec = evaluate_item(byline, item, retrieval_only, judge)
+        if sink is not None:
+            with write_lock:
+                sink.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+                sink.flush()
         bar.update(1)
         return rec
 
     try:
         if jobs > 1:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
-                records = list(pool.map(one, items))
+                fresh = list(pool.map(one, todo))
         else:
-            records = [one(item) for item in items]
+            fresh = [one(item) for item in todo]
     finally:
         bar.close()
+        if sink is not None:
+            sink.close()
+    by_id = {**done, **{r["id"]: r for r in fresh}}
+    records = [by_id[item.id] for item in items]
     return RunResult(
         records=records,
         aggregate=aggregate(records, retrieval_only),
@@ -499,6 +519,25 @@ def check_thresholds(
 
 
 # --------------------------------------------------------------------------- output
+def load_checkpoint(path: Path, answers: bool = False) -> dict[str, dict[str, Any]]:
+    """Finished records of a checkpoint file by question id. A torn last line (a killed run)
+    and failed records are skipped; with ``answers``, so are records without an answer."""
+    done: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return done
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(rec, dict) or "id" not in rec or rec.get("error") is not None:
+            continue
+        if answers and "response" not in rec:
+            continue
+        done[str(rec["id"])] = rec
+    return done
+
+
 def new_run_dir(out: Path, suite: str) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run = out / f"{suite}-{stamp}"

@@ -247,3 +247,58 @@ def test_judge_grades_answered_items(byline, corpus, dataset):
     assert not record["abstained"]
     assert record["judge_correct"] is True
     assert result.aggregate["judge_accuracy"] == 1.0
+
+
+def test_checkpoint_records_each_question_and_a_rerun_reuses_them(
+    byline, corpus, dataset, tmp_path
+):
+    byline.ingest([corpus], progress=False)
+    items = read_byline(dataset)
+    checkpoint = tmp_path / "records.jsonl"
+    first = run_suite(items[:2], byline, progress=False, checkpoint=checkpoint)
+    lines = checkpoint.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["t1", "t2"]
+    # a killed run can leave a torn last line: it is ignored, not fatal
+    with checkpoint.open("a", encoding="utf-8") as fh:
+        fh.write('{"id": "t3", "quest')
+    model = byline.chat_model()[0]
+    calls_before = len(model.prompts)
+    resumed = run_suite(items, byline, progress=False, checkpoint=checkpoint)
+    assert [r["id"] for r in resumed.records] == ["t1", "t2", "t3"]
+    assert resumed.records[0] == first.records[0]  # reused, not re-asked
+    assert len(model.prompts) - calls_before <= 1  # only t3 reached the model (it may abstain)
+    assert resumed.aggregate["n_items"] == 3
+
+
+def test_checkpoint_from_retrieval_only_is_not_reused_for_answers(
+    byline, corpus, dataset, tmp_path
+):
+    byline.ingest([corpus], progress=False)
+    items = read_byline(dataset)
+    checkpoint = tmp_path / "records.jsonl"
+    run_suite(items, byline, retrieval_only=True, progress=False, checkpoint=checkpoint)
+    result = run_suite(items, byline, progress=False, checkpoint=checkpoint)
+    assert all("response" in r for r in result.records)
+
+
+def test_resume_continues_a_run_folder(byline, corpus, dataset, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["--dataset", str(dataset), "--corpus", str(corpus), "--out", str(out)]
+    assert _eval([*args, "--limit", "1"], byline, capsys)[0] == 0
+    (run_dir,) = out.iterdir()
+    assert len((run_dir / "records.jsonl").read_text(encoding="utf-8").splitlines()) == 1
+    code, _ = _eval([*args, "--resume", str(run_dir)], byline, capsys)
+    assert code == 0
+    assert list(out.iterdir()) == [run_dir]
+    doc = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+    assert [r["id"] for r in doc["items"]] == ["t1", "t2", "t3"]
+    assert len((run_dir / "records.jsonl").read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_resume_of_a_folder_without_records_is_a_usage_error(
+    byline, corpus, dataset, tmp_path, capsys
+):
+    args = ["--dataset", str(dataset), "--corpus", str(corpus), "--resume", str(tmp_path)]
+    code = eval_main([*args, "--no-progress"], byline=byline)
+    assert code == 2
+    assert "records.jsonl" in capsys.readouterr().err
