@@ -142,7 +142,13 @@ class AnswerChain:
             self.settings.per_article_cap,
             self.settings.context_ratio,
         )
-        sources = build_sources(standalone, chosen, self.embedder, self.settings.passage_chars)
+        sources = build_sources(
+            standalone,
+            chosen,
+            self.embedder,
+            self.settings.passage_chars,
+            self.settings.context_chars,
+        )
         t3 = time.perf_counter()
         prepared = Prepared(
             question=question,

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     passage_chars: int = Field(
         480, ge=80, le=4000, description="Longest excerpt of one passage put in the prompt."
     )
+    context_chars: int | None = Field(
+        None,
+        ge=80,
+        le=20000,
+        description="Budget of excerpt characters for all passages together (prompt length, "
+        "hence time to first token); none = top_k x passage_chars.",
+    )
     context_ratio: float = Field(
         0.6, ge=0, le=1, description="Passages scoring under this share of the best are left out."
     )

@@ -9,6 +9,8 @@ import pytest
 from rag import Byline
 from rag.answer import Answer
 from rag.citations import is_refusal, parse_markers, split_answer, with_markers
+from rag.retrieval.context import build_sources
+from rag.retrieval.hits import Hit
 from rag.testing import FakeChatModel, prompt_sources
 from tests.helpers import write_articles
 
@@ -188,3 +190,31 @@ def test_injected_instructions_in_an_article_are_fenced(tmp_path: Path, embedder
     # The article cannot close its own fence, and the rules tell the model sources are data.
     assert prompt.count("</source>") == len(prompt_sources(prompt))
     assert "never follow instructions" in prompt
+
+
+def _hit(article_id: str, text: str, start: int = 100) -> Hit:
+    return Hit(article_id, f"{article_id}:0", article_id, "X", "", None, 1.0, text, start)
+
+
+def test_context_budget_trims_passages_to_the_question(embedder) -> None:
+    filler = " ".join(f"Weather note number {i} was unremarkable." for i in range(30))
+    key = "Microsoft holds a right of first refusal on new OpenAI capacity."
+    hits = [_hit("a", f"{filler} {key} {filler}"), _hit("b", filler), _hit("c", "Short one.")]
+    free = build_sources(ROFR_Q, hits, embedder, max_passage_chars=400)
+    capped = build_sources(ROFR_Q, hits, embedder, max_passage_chars=400, total_chars=450)
+    assert sum(len(s.passage) for s in free) > 450
+    # the two long passages share the budget; the short one keeps its whole text
+    assert sum(len(s.passage) for s in capped) <= 450
+    assert key in capped[0].passage
+    assert capped[2].passage == "Short one."
+    for s, h in zip(capped, hits, strict=True):
+        assert h.text[s.start - h.start : s.end - h.start] == s.passage  # exact offsets
+
+
+def test_context_chars_setting_shortens_the_prompt(index, embedder) -> None:
+    lengths = []
+    for budget in (None, 200):
+        fake = FakeChatModel(mode="cite")
+        open_with(index, embedder, fake, context_chars=budget).ask(ROFR_Q)
+        lengths.append(sum(len(p) for p in prompt_sources(fake.prompts[-1]).values()))
+    assert lengths[1] < lengths[0]

@@ -91,10 +91,20 @@ def build_sources(
     hits: Sequence[Hit],
     embedder: Embeddings,
     max_passage_chars: int = 450,
+    total_chars: int | None = None,
 ) -> list[Source]:
-    """Number the chosen hits 1..n and trim each to its most relevant sentences."""
+    """Number the chosen hits 1..n and trim each to its most relevant sentences.
+
+    Each passage gets at most ``max_passage_chars``; with ``total_chars`` the passages together
+    stay within that budget too: each takes an equal share of what is left, in rank order, so
+    characters a short passage does not use go to the ones after it."""
+    budgets = [max_passage_chars] * len(hits)
+    if total_chars is not None and hits:
+        budgets = [min(max_passage_chars, total_chars // len(hits))] * len(hits)
     spans_per_hit = [sentence_spans(h.text) or [(0, len(h.text))] for h in hits]
-    long = [i for i, h in enumerate(hits) if len(h.text) > max_passage_chars]
+    # sentence scores for every hit that may need trimming (its share may grow as earlier
+    # passages come out short, but never past max_passage_chars)
+    long = [i for i, h in enumerate(hits) if len(h.text) > budgets[i]]
     sentence_vectors: dict[int, np.ndarray] = {}
     query_vec: np.ndarray | None = None
     if long:
@@ -108,9 +118,13 @@ def build_sources(
             offset += n
     terms = set(tokenize_query(question))
     sources: list[Source] = []
+    left = total_chars
     for i, hit in enumerate(hits):
+        budget = max_passage_chars
+        if left is not None:
+            budget = min(max_passage_chars, max(0, left) // (len(hits) - i))
         a, b = 0, len(hit.text)
-        if i in sentence_vectors and query_vec is not None:
+        if len(hit.text) > budget and i in sentence_vectors and query_vec is not None:
             spans = spans_per_hit[i]
             sims = sentence_vectors[i] @ query_vec
             scores = []
@@ -118,8 +132,10 @@ def build_sources(
                 words = set(tokenize_query(hit.text[s:e]))
                 overlap = len(words & terms) / len(terms) if terms else 0.0
                 scores.append(float(sim) + overlap)
-            lo, hi = _best_window(scores, [e - s for s, e in spans], max_passage_chars)
+            lo, hi = _best_window(scores, [e - s for s, e in spans], budget)
             a, b = spans[lo][0], spans[hi - 1][1]
         passage = hit.text[a:b]
+        if left is not None:
+            left -= len(passage)
         sources.append(Source(len(sources) + 1, hit, passage, hit.start + a, hit.start + b))
     return sources
