@@ -169,6 +169,33 @@ def _rankings(byline: Any, item: EvalItem) -> dict[str, Any]:
     return out
 
 
+def answer_in_context(item: EvalItem, passages: Sequence[str]) -> bool | None:
+    """Whether the gold answer appears in the passages the model is shown (normalised
+    containment); None for unanswerable and yes/no items, where the text cannot say."""
+    if not item.answerable or not item.answers or M.yes_no_gold(item.answers[0]) is not None:
+        return None
+    return M.is_correct(" ".join(passages), item.answers)
+
+
+def _context(byline: Any, item: EvalItem) -> dict[str, Any]:
+    """What the chain would put in the prompt, and whether it would abstain before the model:
+    measured without the model, so context settings can be compared cheaply."""
+    chain = getattr(byline, "chain", None)
+    if not callable(chain):
+        return {}
+    from rag.retrieval.filters import Filters
+
+    prep = chain().prepare(item.question, None, item.as_of, Filters(), None)
+    passages = [s.passage for s in prep.sources]
+    return {
+        "context_ids": M.dedupe(s.hit.article_id for s in prep.sources),
+        "context_chars": sum(len(p) for p in passages),
+        "answer_in_context": answer_in_context(item, passages),
+        "abstained_before_model": prep.abstain_reason is not None,
+        "abstain_reason": prep.abstain_reason,
+    }
+
+
 def _answer(byline: Any, item: EvalItem) -> tuple[Any, float | None, float]:
     """Stream the answer; returns (Answer, seconds to the first text piece, total seconds)."""
     from rag.answer import Answer
@@ -216,6 +243,10 @@ def evaluate_item(
     rec["hit_at_5"] = M.hit_at_k(rec["ranking"], item.gold_ids, 5)
     rec["reciprocal_rank"] = M.reciprocal_rank(rec["ranking"], item.gold_ids)
     if retrieval_only:
+        try:
+            rec.update(_context(byline, item))
+        except Exception as exc:
+            rec["error"] = f"context: {type(exc).__name__}: {exc}"
         return rec
     try:
         answer, ttft, wall = _answer(byline, item)
@@ -234,6 +265,10 @@ def evaluate_item(
             "model": answer.model,
             "prompt_hash": answer.prompt_hash,
             "context_ids": [] if answer.abstained else M.dedupe(sources),
+            "context_chars": sum(len(s.get("passage") or "") for s in answer.sources),
+            "answer_in_context": answer_in_context(
+                item, [s.get("passage") or "" for s in answer.sources]
+            ),
             "closest_ids": M.dedupe(sources) if answer.abstained else [],
             "cited_ids": cited,
             "model_cited_ids": model_cited,
@@ -279,6 +314,13 @@ def aggregate(records: Sequence[dict[str, Any]], retrieval_only: bool = False) -
     ans_gold = [r for r in answered if r["answerable"]]
     not_abstained = [r for r in ans_gold if not r["abstained"]]
     with_ctx = [r for r in answered if r["gold_ids"] and not r["abstained"]]
+    # the prompt's articles: from the answers, or in a retrieval-only run from the chain's
+    # context selection without the model
+    ctx = [r for r in ok if r["gold_ids"] and r.get("context_ids")]
+    pre = [r for r in ok if "abstained_before_model" in r]
+    pre_abst = M.abstention_scores(
+        [r["answerable"] for r in pre], [r["abstained_before_model"] for r in pre]
+    )
     abst = M.abstention_scores(
         [r["answerable"] for r in answered], [r["abstained"] for r in answered]
     )
@@ -297,13 +339,17 @@ def aggregate(records: Sequence[dict[str, Any]], retrieval_only: bool = False) -
             if any("judge_correct" in r for r in answered)
             else None,
             "context_hit": M.mean(
-                M.hit_at_k(r["context_ids"], r["gold_ids"], len(r["context_ids"]) or 1)
-                for r in with_ctx
+                M.hit_at_k(r["context_ids"], r["gold_ids"], len(r["context_ids"])) for r in ctx
             ),
             "context_recall": M.mean(
-                M.recall_at_k(r["context_ids"], r["gold_ids"], len(r["context_ids"]) or 1)
-                for r in with_ctx
+                M.recall_at_k(r["context_ids"], r["gold_ids"], len(r["context_ids"])) for r in ctx
             ),
+            "answer_in_context": M.mean(
+                float(r["answer_in_context"]) for r in ok if r.get("answer_in_context") is not None
+            ),
+            "context_chars_p50": M.percentile((r.get("context_chars") for r in ok), 50),
+            "pre_abstention_recall": pre_abst["abstention_recall"] if pre else None,
+            "pre_false_abstention_rate": pre_abst["false_abstention_rate"] if pre else None,
             "citation_precision": M.mean(
                 M.citation_precision(r["cited_ids"], r["gold_ids"]) for r in with_ctx
             ),
@@ -590,6 +636,10 @@ HEADLINE = (
     "mrr",
     "search_hit_at_5",
     "context_recall",
+    "answer_in_context",
+    "context_chars_p50",
+    "pre_abstention_recall",
+    "pre_false_abstention_rate",
     "accuracy",
     "token_f1",
     "judge_accuracy",

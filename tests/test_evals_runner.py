@@ -103,6 +103,32 @@ def test_retrieval_only_skips_the_model(byline, corpus, dataset):
     assert result.aggregate["accuracy"] is None and result.aggregate["crag_score"] is None
 
 
+def test_retrieval_only_measures_the_prompt_context_without_the_model(byline, corpus, dataset):
+    byline.ingest([corpus], progress=False)
+    model = byline.chat_model()[0]
+    result = run_suite(read_byline(dataset), byline, retrieval_only=True, progress=False)
+    assert model.prompts == []
+    first, _, unanswerable = result.records
+    assert first["context_ids"][0] == "rofr" and first["context_chars"] > 0
+    assert first["answer_in_context"] is True  # "Microsoft" is in the rofr passage
+    assert unanswerable["answer_in_context"] is None
+    assert all(isinstance(r["abstained_before_model"], bool) for r in result.records)
+    agg = result.aggregate
+    assert agg["answer_in_context"] is not None and agg["context_recall"] is not None
+    assert agg["pre_false_abstention_rate"] is not None
+    assert agg["pre_abstention_recall"] in (0.0, 1.0)
+
+
+def test_answer_in_context_ignores_yes_no_and_unanswerable_items():
+    from evals.runner import answer_in_context
+
+    item = EvalItem(id="a", question="q", answer="Microsoft", gold_ids=["x"])
+    assert answer_in_context(item, ["Talks with microsoft went on."]) is True
+    assert answer_in_context(item, ["Talks with Oracle went on."]) is False
+    assert answer_in_context(EvalItem(id="b", question="q", answer="Yes"), ["Yes."]) is None
+    assert answer_in_context(EvalItem(id="c", question="q", answer=""), ["x"]) is None
+
+
 def test_gold_ids_missing_from_the_index_are_reported(byline, corpus):
     byline.ingest([corpus], progress=False)
     items = [EvalItem(id="x", question="Stargate Abilene?", answer="Abilene", gold_ids=["nope"])]
