@@ -34,6 +34,7 @@ from evals.runner import (
     new_run_dir,
     prepare_index,
     run_suite,
+    sample_corpus,
     select_items,
     write_outputs,
 )
@@ -73,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--llm", help="Chat model spec, e.g. local:qwen2.5-coder-1.5b, fake:cite.")
     p.add_argument("--limit", type=int, help="Only the first N questions (or N sampled).")
     p.add_argument("--sample", type=int, metavar="SEED", help="Random sample with this seed.")
+    p.add_argument(
+        "--sample-corpus",
+        action="store_true",
+        help="Index only the selected questions' gold articles and the articles retrieved for "
+        "them (RealTime QA corpora): a small index for quick runs, easier than the full corpus. "
+        "The run is named <suite>-sample.",
+    )
     p.add_argument("--jobs", type=int, default=1, help="Questions evaluated in parallel.")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Where run folders go.")
     p.add_argument(
@@ -145,6 +153,12 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
     if not items:
         raise UsageError(f"{path} holds no questions")
     progress = False if args.no_progress else None
+    if args.sample_corpus:
+        try:
+            corpus = [sample_corpus(items, corpus, DEFAULT_CACHE)]
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        name = f"{name}-sample"
 
     if byline is None:
         settings = Settings.load(llm=args.llm)
@@ -213,6 +227,7 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
             "sample": args.sample,
             "jobs": args.jobs,
             "check": bool(args.check),
+            "sample_corpus": bool(args.sample_corpus),
         },
     }
     write_outputs(result, run_dir, meta)

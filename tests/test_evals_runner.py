@@ -328,3 +328,75 @@ def test_resume_of_a_folder_without_records_is_a_usage_error(
     code = eval_main([*args, "--no-progress"], byline=byline)
     assert code == 2
     assert "records.jsonl" in capsys.readouterr().err
+
+
+def _rtqa_files(tmp_path: Path) -> tuple[Path, Path]:
+    questions = tmp_path / "questions.jsonl"
+    corpus = tmp_path / "articles.jsonl"
+    qs = [
+        {
+            "question_id": "q1",
+            "question_date": "2022/06/16",
+            "question": "Who?",
+            "answer": "A",
+            "gold_doc_ids": ["g1"],
+        },
+        {
+            "question_id": "q2",
+            "question_date": "2022/06/23",
+            "question": "What?",
+            "answer": "B",
+            "gold_doc_ids": ["g2"],
+        },
+    ]
+    docs = [
+        {"doc_id": "g1", "title": "G1", "text": "Gold one."},
+        {"doc_id": "g2", "title": "G2", "text": "Gold two."},
+        {"doc_id": "d1", "title": "D1", "text": "Near miss.", "retrieved_for": ["q1"]},
+        {"doc_id": "d2", "title": "D2", "text": "Other miss.", "retrieved_for": ["q2"]},
+        {"doc_id": "d3", "title": "D3", "text": "Both.", "retrieved_for": ["q2", "q1"]},
+    ]
+    questions.write_text("\n".join(json.dumps(q) for q in qs) + "\n", encoding="utf-8")
+    corpus.write_text("\n".join(json.dumps(d) for d in docs) + "\n", encoding="utf-8")
+    return questions, corpus
+
+
+def test_sample_corpus_keeps_gold_and_retrieved_for_articles_of_the_selection(tmp_path):
+    from evals.datasets import read_realtimeqa
+    from evals.runner import sample_corpus
+
+    questions, corpus = _rtqa_files(tmp_path)
+    items = read_realtimeqa(questions)[:1]
+    out = sample_corpus(items, [corpus], tmp_path / "cache")
+    kept = [json.loads(line)["doc_id"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert kept == ["g1", "d1", "d3"]
+    assert sample_corpus(items, [corpus], tmp_path / "cache") == out  # cached per selection
+    both = sample_corpus(read_realtimeqa(questions), [corpus], tmp_path / "cache")
+    assert both != out and len(both.read_text(encoding="utf-8").splitlines()) == 5
+
+
+def test_sample_corpus_run_is_named_for_the_sample(tmp_path, capsys, monkeypatch):
+    import evals.cli
+
+    monkeypatch.setattr(evals.cli, "DEFAULT_CACHE", tmp_path / "cache")
+    questions, corpus = _rtqa_files(tmp_path)
+    b = Byline.open(
+        tmp_path / "index", embedder=HashEmbeddings(), embed_model="hash", llm="fake:cite"
+    )
+    out = tmp_path / "out"
+    args = ["--dataset", str(questions), "--corpus", str(corpus), "--sample-corpus"]
+    code, _ = _eval([*args, "--retrieval-only", "--limit", "1", "--out", str(out)], b, capsys)
+    b.close()
+    assert code == 0
+    (run_dir,) = out.iterdir()
+    assert run_dir.name.startswith("questions-sample-")
+    doc = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+    assert doc["options"]["sample_corpus"] is True
+    assert doc["index_stats"]["articles"] == 3
+    assert doc["corpus"][0].startswith(str(tmp_path / "cache"))
+
+
+def test_sample_corpus_of_a_folder_is_a_usage_error(tmp_path, corpus, dataset, byline, capsys):
+    args = ["--dataset", str(dataset), "--corpus", str(corpus), "--sample-corpus"]
+    assert eval_main([*args, "--no-progress"], byline=byline) == 2
+    assert "JSONL" in capsys.readouterr().err
