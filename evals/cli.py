@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Compare the aggregate metrics with evals/thresholds.toml; exit 1 on a miss.",
     )
+    p.add_argument(
+        "--section",
+        help="The evals/thresholds.toml section --check uses (default: the run's name), e.g. "
+        "one set for a sample.",
+    )
     p.add_argument("--thresholds", type=Path, default=THRESHOLDS, help=argparse.SUPPRESS)
     p.add_argument(
         "--shared-data",
@@ -244,6 +249,7 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
 
     if args.check:
         thresholds = load_thresholds(args.thresholds)
+        name = args.section or name
         section = thresholds.get(name)
         if not section:
             raise UsageError(f"{args.thresholds} has no [{name}] section to check against")

@@ -400,3 +400,13 @@ def test_sample_corpus_of_a_folder_is_a_usage_error(tmp_path, corpus, dataset, b
     args = ["--dataset", str(dataset), "--corpus", str(corpus), "--sample-corpus"]
     assert eval_main([*args, "--no-progress"], byline=byline) == 2
     assert "JSONL" in capsys.readouterr().err
+
+
+def test_section_picks_another_thresholds_section(byline, corpus, dataset, tmp_path, capsys):
+    thresholds = tmp_path / "thresholds.toml"
+    thresholds.write_text("[tiny]\nhit_at_10 = 0.5\n[strict]\nhit_at_10 = 1.01\n", "utf-8")
+    args = ["--dataset", str(dataset), "--corpus", str(corpus), "--out", str(tmp_path / "o")]
+    args += ["--retrieval-only", "--check", "--thresholds", str(thresholds)]
+    assert _eval(args, byline, capsys)[0] == 0
+    code, printed = _eval([*args, "--section", "strict"], byline, capsys)
+    assert code == 1 and "[strict]" in printed
