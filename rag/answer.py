@@ -58,6 +58,7 @@ class Answer:
     abstain_reason: str | None = None
     draft: str = ""
     dropped_citations: list[int] = field(default_factory=list)
+    pruned_citations: list[int] = field(default_factory=list)
 
     @property
     def cited_article_ids(self) -> list[str]:

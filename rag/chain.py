@@ -262,6 +262,7 @@ class AnswerChain:
             sentences=checked.sentences,
             draft=draft,
             dropped_citations=checked.dropped,
+            pruned_citations=checked.pruned,
         )
 
     def _abstention(

@@ -105,10 +105,20 @@ class CheckedAnswer:
     citations: list[Citation]
     dropped: list[int] = field(default_factory=list)
     refused: bool = False
+    pruned: list[int] = field(default_factory=list)
+
+
+# A sentence needs this many content words before its markers are judged one by one: "Yes [1][3]."
+# or "Google [2][4]." says too little to tell which cited passage backs it, so all are kept.
+MIN_JUDGED_WORDS = 4
 
 
 class CitationChecker:
-    """Scores support as a mix of word coverage and embedding similarity."""
+    """Scores support as a mix of word coverage and embedding similarity.
+
+    When a sentence cites several sources and at least one of them supports it, markers whose
+    passage does not support it are removed (``pruned``): a citation must point at a passage
+    that backs the claim, not at every source in the prompt."""
 
     def __init__(
         self, embedder: Embeddings, threshold: float = 0.45, lexical_weight: float = 0.6
@@ -146,6 +156,7 @@ class CitationChecker:
         sentences: list[Sentence] = []
         dropped: list[int] = []
         best_support: dict[int, float] = {}
+        removed: set[int] = set()
         attributed_ns: set[int] = set()
         given_ns: set[int] = set()
         for i, text in enumerate(raw):
@@ -155,6 +166,11 @@ class CitationChecker:
             attributed = False
             if cited:
                 score = max(support[i, index_of[n]] for n in cited)
+                if len(cited) > 1 and len(set(tokenize_query(plain[i]))) >= MIN_JUDGED_WORDS:
+                    backing = [n for n in cited if support[i, index_of[n]] >= self.threshold]
+                    if backing:
+                        removed.update(n for n in cited if n not in backing)
+                        cited = backing
                 given_ns.update(cited)
             elif sources and not is_refusal(text):
                 j = int(np.argmax(support[i]))
@@ -193,4 +209,5 @@ class CitationChecker:
             for n in sorted(best_support)
         ]
         text = " ".join(s.text for s in sentences)
-        return CheckedAnswer(text, sentences, citations, sorted(set(dropped)))
+        pruned = sorted(removed - set(best_support))
+        return CheckedAnswer(text, sentences, citations, sorted(set(dropped)), pruned=pruned)

@@ -218,3 +218,23 @@ def test_context_chars_setting_shortens_the_prompt(index, embedder) -> None:
         open_with(index, embedder, fake, context_chars=budget).ask(ROFR_Q)
         lengths.append(sum(len(p) for p in prompt_sources(fake.prompts[-1]).values()))
     assert lengths[1] < lengths[0]
+
+
+def test_markers_whose_passage_does_not_back_the_sentence_are_pruned(embedder) -> None:
+    from rag.citations import CitationChecker
+    from rag.retrieval.context import Source
+
+    rofr = "Microsoft keeps a right of first refusal on new OpenAI capacity."
+    texts = [rofr, "Heavy rain closed two ferry routes on Tuesday."]
+    sources = [Source(i + 1, _hit(f"a{i}", t, 0), t, 0, len(t)) for i, t in enumerate(texts)]
+    checker = CitationChecker(embedder)
+    checked = checker.check(f"{rofr[:-1]} [1][2].", sources)
+    assert [c.n for c in checked.citations] == [1] and checked.pruned == [2]
+    assert checked.sentences[0].citations == [1] and checked.sentences[0].supported
+    assert "[2]" not in checked.text
+    # too short to judge marker by marker: both kept
+    short = checker.check("Yes [1][2].", sources)
+    assert [c.n for c in short.citations] == [1, 2] and short.pruned == []
+    # when no cited passage backs the sentence, the markers stay and the sentence is flagged
+    odd = checker.check("Quantum penguins negotiate tariffs with lunar bakeries [1][2].", sources)
+    assert odd.pruned == [] and not odd.sentences[0].supported
