@@ -40,13 +40,20 @@ format: $(STAMP)
 
 # Lint, the tests (the real embedder and the embedded chat model included), the smoke eval with
 # the embedded model gated by evals/thresholds.toml, and, where ../shared/data is present, the
-# MultiHop-RAG retrieval suite (also gated).
+# real-news suites: MultiHop-RAG retrieval (gated) and a 20-query answer sample (gated), and a
+# 20-question RealTime QA answer sample over those questions' own articles (gated).
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
 	$(BIN)/byline eval --suite smoke --check --no-progress
 	@if [ -d ../shared/data/multihop-rag-subset ]; then \
-	  $(BIN)/byline eval --suite multihop-rag --retrieval-only --check --no-progress; \
-	else echo "../shared/data not found: real-news suites skipped"; fi
+	  $(BIN)/byline eval --suite multihop-rag --retrieval-only --check --no-progress && \
+	  $(BIN)/byline eval --suite multihop-rag --limit 20 --sample 3 --check \
+	    --section multihop-rag-answers --no-progress; \
+	else echo "../shared/data/multihop-rag-subset not found: MultiHop-RAG suites skipped"; fi
+	@if [ -d ../shared/data/realtimeqa ]; then \
+	  $(BIN)/byline eval --suite realtimeqa --sample-corpus --limit 20 --sample 1 --check \
+	    --no-progress; \
+	else echo "../shared/data/realtimeqa not found: RealTime QA sample skipped"; fi
 
 eval: $(STAMP)
 	$(BIN)/byline eval --suite smoke
