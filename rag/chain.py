@@ -114,6 +114,9 @@ class AnswerChain:
             for role, text in recent
         ]
         lines.append(f"User: {question}")
+        for_slot = getattr(model, "for_slot", None)
+        if callable(for_slot):  # the embedded model: keep the answer context's prompt cache
+            model = for_slot("rewrite")
         chain = self._rewrite_prompt | model | StrOutputParser()
         out = chain.invoke({"conversation": "\n".join(lines)}).strip().strip('"').strip()
         first_line = out.splitlines()[0].strip() if out else ""

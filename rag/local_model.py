@@ -267,9 +267,14 @@ def require_llama_cpp() -> Any:
     return llama_cpp
 
 
-@lru_cache(maxsize=2)
-def load_llama(path: str, n_ctx: int, n_threads: int, n_threads_batch: int) -> LoadedLlama:
-    """Load a GGUF once per process: a second chat model on the same file reuses it."""
+@lru_cache(maxsize=4)
+def load_llama(
+    path: str, n_ctx: int, n_threads: int, n_threads_batch: int, slot: str = "answer"
+) -> LoadedLlama:
+    """Load a GGUF once per process and slot: a second chat model on the same file and slot
+    reuses it. Each slot is its own llama.cpp context (the weights are memory-mapped, so they are
+    shared); llama.cpp reuses the longest common prompt prefix within a context, so giving the
+    follow-up rewrite its own slot keeps the answer prompt's fixed instructions evaluated."""
     llama_cpp = require_llama_cpp()
     try:
         llama = llama_cpp.Llama(
@@ -312,6 +317,7 @@ class LlamaCppChat(BaseChatModel):
     temperature: float = 0.0
     max_tokens: int = 320
     stop: list[str] | None = None
+    slot: str = "answer"
 
     @property
     def _llm_type(self) -> str:
@@ -328,7 +334,13 @@ class LlamaCppChat(BaseChatModel):
 
     def loaded(self) -> LoadedLlama:
         """The shared loaded model (loads it on first use)."""
-        return load_llama(self.model_path, self.n_ctx, self.n_threads, self.n_threads_batch)
+        return load_llama(
+            self.model_path, self.n_ctx, self.n_threads, self.n_threads_batch, self.slot
+        )
+
+    def for_slot(self, slot: str) -> LlamaCppChat:
+        """The same model in another llama.cpp context (its own prompt cache)."""
+        return self if slot == self.slot else self.model_copy(update={"slot": slot})
 
     def _params(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> dict:
         return {

@@ -71,3 +71,22 @@ def test_embedded_model_ignores_instructions_inside_articles(
     byline = Byline.open(demo_index, embedder=real_embedder)
     answer = byline.ask("What did researchers find about prompt injection in AI assistants?")
     assert "PWNED" not in answer.text.upper().replace(" ", "")
+
+
+@pytest.mark.llm
+def test_follow_up_rewrite_runs_in_its_own_llama_context(demo_index: Path, real_embedder) -> None:
+    _local_model_or_skip()
+    byline = Byline.open(demo_index, embedder=real_embedder)
+    chat, _ = byline.chat_model()
+    rewrite = chat.for_slot("rewrite")
+    assert rewrite.loaded() is not chat.loaded()
+    assert rewrite.loaded().llama.model is not None
+    before = rewrite.loaded().llama.n_tokens
+    question = "Who gets a right of first refusal on new OpenAI cloud capacity?"
+    first = byline.ask(question, as_of="2025-01-31")
+    assert rewrite.loaded().llama.n_tokens == before  # a first question needs no rewrite
+    follow = byline.ask(
+        "When was that announced?", history=[(question, first.text)], as_of="2025-01-31"
+    )
+    assert rewrite.loaded().llama.n_tokens > before  # the rewrite ran in its own context
+    assert follow.text
