@@ -303,6 +303,7 @@ def evaluate_item(
     rec.update(
         {
             "response": answer.text,
+            "draft": answer.draft,
             "abstained": bool(answer.abstained),
             "abstain_reason": answer.abstain_reason,
             "model": answer.model,

@@ -108,9 +108,8 @@ class CheckedAnswer:
     pruned: list[int] = field(default_factory=list)
 
 
-# A sentence needs this many content words before its markers are judged one by one: "Yes [1][3]."
-# or "Google [2][4]." says too little to tell which cited passage backs it, so all are kept.
-MIN_JUDGED_WORDS = 4
+# Words that carry no claim a passage could back: "Yes [1][3]." keeps all its markers.
+_NO_CLAIM = frozenset({"yes", "no", "true", "false"})
 
 
 class CitationChecker:
@@ -118,7 +117,8 @@ class CitationChecker:
 
     When a sentence cites several sources and at least one of them supports it, markers whose
     passage does not support it are removed (``pruned``): a citation must point at a passage
-    that backs the claim, not at every source in the prompt."""
+    that backs the claim, not at every source in the prompt. A bare "Yes [1][3]." states nothing
+    to check, so its markers stay."""
 
     def __init__(
         self, embedder: Embeddings, threshold: float = 0.45, lexical_weight: float = 0.6
@@ -166,7 +166,7 @@ class CitationChecker:
             attributed = False
             if cited:
                 score = max(support[i, index_of[n]] for n in cited)
-                if len(cited) > 1 and len(set(tokenize_query(plain[i]))) >= MIN_JUDGED_WORDS:
+                if len(cited) > 1 and set(tokenize_query(plain[i])) - _NO_CLAIM:
                     backing = [n for n in cited if support[i, index_of[n]] >= self.threshold]
                     if backing:
                         removed.update(n for n in cited if n not in backing)

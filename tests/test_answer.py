@@ -232,9 +232,11 @@ def test_markers_whose_passage_does_not_back_the_sentence_are_pruned(embedder) -
     assert [c.n for c in checked.citations] == [1] and checked.pruned == [2]
     assert checked.sentences[0].citations == [1] and checked.sentences[0].supported
     assert "[2]" not in checked.text
-    # too short to judge marker by marker: both kept
+    # a bare yes states nothing to check: both kept; a bare name is checked
     short = checker.check("Yes [1][2].", sources)
     assert [c.n for c in short.citations] == [1, 2] and short.pruned == []
+    name = checker.check("Microsoft [1][2].", sources)
+    assert [c.n for c in name.citations] == [1] and name.pruned == [2]
     # when no cited passage backs the sentence, the markers stay and the sentence is flagged
     odd = checker.check("Quantum penguins negotiate tariffs with lunar bakeries [1][2].", sources)
     assert odd.pruned == [] and not odd.sentences[0].supported
