@@ -392,6 +392,12 @@ def aggregate(records: Sequence[dict[str, Any]], retrieval_only: bool = False) -
                 float(r["answer_in_context"]) for r in ok if r.get("answer_in_context") is not None
             ),
             "context_chars_p50": M.percentile((r.get("context_chars") for r in ok), 50),
+            # the model said "not in the articles" although the gold answer was in its prompt
+            "refused_with_answer_in_context": M.mean(
+                float(r["abstained"]) for r in answered if r.get("answer_in_context") is True
+            )
+            if have_answers
+            else None,
             "pre_abstention_recall": pre_abst["abstention_recall"] if pre else None,
             "pre_false_abstention_rate": pre_abst["false_abstention_rate"] if pre else None,
             "citation_precision": M.mean(

@@ -88,6 +88,7 @@ def test_run_suite_on_an_injected_byline(byline, corpus, dataset):
     agg = result.aggregate
     assert agg["n_items"] == 3 and agg["n_unanswerable"] == 1 and agg["n_errors"] == 0
     assert agg["hit_at_10"] == 1.0
+    assert agg["refused_with_answer_in_context"] in (0.0, 0.5, 1.0)
     for key in ("accuracy", "crag_score", "mrr", "latency_total_p50", "ttft_p50"):
         assert agg[key] is not None, key
     assert set(result.per_type) == {"factoid", "temporal", "unanswerable"}
