@@ -47,7 +47,7 @@ test: $(STAMP) browser lint
 	$(BIN)/byline eval --suite smoke --check --no-progress
 	@if [ -d ../shared/data/multihop-rag-subset ]; then \
 	  $(BIN)/byline eval --suite multihop-rag --retrieval-only --check --no-progress && \
-	  $(BIN)/byline eval --suite multihop-rag --limit 20 --sample 3 --check \
+	  $(BIN)/byline eval --suite multihop-rag --limit 20 --sample 0 --check \
 	    --section multihop-rag-answers --no-progress; \
 	else echo "../shared/data/multihop-rag-subset not found: MultiHop-RAG suites skipped"; fi
 	@if [ -d ../shared/data/realtimeqa ]; then \
