@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make chat   installs what is missing, indexes the demo corpus and starts the web UI
-#   make test   installs what is missing and runs lint, tests and the smoke eval
+#   make test   installs what is missing and runs lint, tests, the smoke eval and real-news samples
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
