@@ -37,6 +37,22 @@ def questions(shared_data: Path | None, n: int) -> list[Any]:
     return load_items(suite.dataset_path(shared_data), suite.format)[:n]
 
 
+def open_index(path: Path) -> Any:
+    """An existing index to time retrieval and answers on; a clear error when there is none."""
+    from rag.app import Byline
+    from rag.errors import IndexMissingError
+
+    byline = Byline.open(path)
+    if not byline.exists():
+        raise IndexMissingError(str(path))
+    return byline
+
+
+def index_size(byline: Any) -> dict[str, Any]:
+    stats = byline.stats()
+    return {"articles": stats.get("articles"), "chunks": stats.get("chunks")}
+
+
 def bench_retrieval(byline: Any, items: Sequence[Any]) -> dict[str, Any]:
     """Per-question latency of the chain's retriever and of plain search (after one warm-up)."""
     from datetime import date
@@ -133,6 +149,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--answers", type=int, default=10, help="Questions answered by the LLM.")
     parser.add_argument("--no-llm", action="store_true", help="Skip the answer timings.")
     parser.add_argument("--llm", help="Chat model spec (default: the configured one).")
+    parser.add_argument(
+        "--index",
+        type=Path,
+        help="Time retrieval and answers on this existing index (e.g. the full RealTime QA "
+        "index an eval run cached) instead of the one the ingest step just built.",
+    )
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exc:
@@ -146,6 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.shared_data, args.limit, Path(tmp), naive=not args.no_naive
             )
             doc["ingest"] = ingest
+            if args.index is not None:
+                byline.close()
+                byline = open_index(args.index)
+            doc["index"] = {"path": str(args.index or "ingested above"), **index_size(byline)}
             items = questions(args.shared_data, max(args.questions, args.answers))
             doc["retrieval"] = bench_retrieval(byline, items[: args.questions])
             reason = "--no-llm" if args.no_llm else llm_unavailable(byline, args.llm)
@@ -161,7 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows = ingest_rows(doc["ingest"])
     r = doc["retrieval"]
+    ix = doc["index"]
     rows += [
+        ("latency index (articles / chunks)", f"{ix['articles']} / {ix['chunks']}"),
         (f"retriever latency p50 / p95 ({r['questions']} q)", ""),
         ("  chain retriever", f"{_fmt(r.get('retriever_p50'))} / {_fmt(r.get('retriever_p95'))}"),
         ("  plain search", f"{_fmt(r.get('search_p50'))} / {_fmt(r.get('search_p95'))}"),

@@ -211,6 +211,21 @@ def test_context_budget_trims_passages_to_the_question(embedder) -> None:
         assert h.text[s.start - h.start : s.end - h.start] == s.passage  # exact offsets
 
 
+def test_a_share_that_shrinks_still_trims_the_later_passage(embedder) -> None:
+    # The first passage is one sentence longer than its share, so the second passage's share
+    # shrinks below its length although it fitted the first even split.
+    long_sentence = "Weather " + "notes were unremarkable and grey " * 10 + "all week."
+    key = "Microsoft holds a right of first refusal on new OpenAI capacity."
+    other = "The parks budget passed. Trains ran late on Monday."
+    hits = [_hit("a", long_sentence), _hit("b", f"{other} {key}")]
+    assert len(hits[1].text) <= 400 // 2 < len(long_sentence)
+    sources = build_sources(ROFR_Q, hits, embedder, max_passage_chars=400, total_chars=400)
+    assert sources[0].passage == long_sentence
+    assert sources[1].passage == key
+    s = sources[1]
+    assert hits[1].text[s.start - hits[1].start : s.end - hits[1].start] == key
+
+
 def test_context_chars_setting_shortens_the_prompt(index, embedder) -> None:
     lengths = []
     for budget in (None, 200):

@@ -99,3 +99,34 @@ def test_naive_recipe_indexes_the_same_chunks(shared, tmp_path, capsys):
     result = _only_json(out)["ingest"]
     assert result["same_chunks"] is True
     assert result["naive"]["stored"] == result["byline"]["chunks"]
+
+
+def test_bench_times_latency_on_an_existing_index(shared, tmp_path, hash_model, capsys):
+    from rag.app import Byline
+
+    big = tmp_path / "big-index"
+    corpus = tmp_path / "more.jsonl"
+    corpus.write_text(_records(9, "more"), encoding="utf-8")
+    byline = Byline.open(big)
+    byline.ingest([corpus], progress=False)
+    byline.close()
+    out = tmp_path / "out"
+    code = bench.main(
+        ["--shared-data", str(shared), "--limit", "2", "--no-naive", "--no-llm"]
+        + ["--index", str(big), "--out", str(out)]
+    )
+    assert code == 0
+    doc = _only_json(out)
+    assert doc["ingest"]["byline"]["articles"] == 2
+    assert doc["index"]["path"] == str(big)
+    assert doc["index"]["articles"] == 9
+    assert "latency index (articles / chunks)  9 /" in capsys.readouterr().out
+
+
+def test_bench_reports_a_missing_latency_index(shared, tmp_path, hash_model, capsys):
+    code = bench.main(
+        ["--shared-data", str(shared), "--limit", "2", "--no-naive", "--no-llm"]
+        + ["--index", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]
+    )
+    assert code == 2
+    assert "no index at" in capsys.readouterr().err

@@ -102,20 +102,27 @@ def build_sources(
     if total_chars is not None and hits:
         budgets = [min(max_passage_chars, total_chars // len(hits))] * len(hits)
     spans_per_hit = [sentence_spans(h.text) or [(0, len(h.text))] for h in hits]
-    # sentence scores for every hit that may need trimming (its share may grow as earlier
-    # passages come out short, but never past max_passage_chars)
+    # Sentence vectors of every hit longer than its first share, in one embedding call. A share
+    # can also shrink (an earlier passage's best sentence was longer than its share); a hit that
+    # then needs trimming gets its vectors on demand.
     long = [i for i, h in enumerate(hits) if len(h.text) > budgets[i]]
     sentence_vectors: dict[int, np.ndarray] = {}
-    query_vec: np.ndarray | None = None
-    if long:
-        texts = [hits[i].text[a:b] for i in long for a, b in spans_per_hit[i]]
-        vectors = np.asarray(embedder.embed_documents([question, *texts]), dtype=np.float32)
-        query_vec, rest = vectors[0], vectors[1:]
-        offset = 0
-        for i in long:
+    query: list[np.ndarray] = []
+
+    def embed(indices: list[int]) -> None:
+        texts = [hits[i].text[a:b] for i in indices for a, b in spans_per_hit[i]]
+        lead = [] if query else [question]
+        vectors = np.asarray(embedder.embed_documents([*lead, *texts]), dtype=np.float32)
+        if lead:
+            query.append(vectors[0])
+        offset = len(lead)
+        for i in indices:
             n = len(spans_per_hit[i])
-            sentence_vectors[i] = rest[offset : offset + n]
+            sentence_vectors[i] = vectors[offset : offset + n]
             offset += n
+
+    if long:
+        embed(long)
     terms = set(tokenize_query(question))
     sources: list[Source] = []
     left = total_chars
@@ -124,9 +131,11 @@ def build_sources(
         if left is not None:
             budget = min(max_passage_chars, max(0, left) // (len(hits) - i))
         a, b = 0, len(hit.text)
-        if len(hit.text) > budget and i in sentence_vectors and query_vec is not None:
+        if len(hit.text) > budget:
+            if i not in sentence_vectors:
+                embed([i])
             spans = spans_per_hit[i]
-            sims = sentence_vectors[i] @ query_vec
+            sims = sentence_vectors[i] @ query[0]
             scores = []
             for (s, e), sim in zip(spans, sims, strict=True):
                 words = set(tokenize_query(hit.text[s:e]))
