@@ -186,27 +186,32 @@ class Judge:
         return True if "CORRECT" in text else None
 
 
-def _rankings(byline: Any, item: EvalItem) -> dict[str, Any]:
-    """The chain's retriever ranking (planned, soft filters, re-ranked) and plain search's."""
+def _rankings(byline: Any, item: EvalItem, prep: Any = None) -> dict[str, Any]:
+    """The chain's retriever ranking (planned, soft filters, re-ranked) and plain search's.
+    With ``prep`` (the chain's own preparation of this question) its retrieval is reused."""
     as_of = _as_date(item.as_of)
     out: dict[str, Any] = {"ranking": [], "search_ranking": [], "plan": None}
     t0 = time.perf_counter()
     plan_query, plan_filters = item.question, None
     retriever = getattr(byline, "retriever", None)
-    if callable(retriever):
+    result = getattr(prep, "retrieval", None)
+    if result is None and callable(retriever):
         depth = getattr(byline.settings, "candidates", SEARCH_CHUNKS)  # as the chain asks
         result = retriever().retrieve(item.question, k=depth, as_of=as_of)
+    if result is not None:
         out["ranking"] = M.dedupe(h.article_id for h in result.hits)[:RANK_DEPTH]
         plan_query, plan_filters = result.plan.query, result.plan.filters
         out["plan"] = {"query": plan_query, "filters": plan_filters.to_dict()}
-    out["retrieve_seconds"] = time.perf_counter() - t0
+    out["retrieve_seconds"] = (
+        prep.timings["retrieve"] if prep is not None else time.perf_counter() - t0
+    )
     t1 = time.perf_counter()
     hits = byline.search(plan_query, k=SEARCH_CHUNKS, filters=plan_filters)
     if not hits and plan_filters is not None:  # a hard filter that matched nothing
         hits = byline.search(plan_query, k=SEARCH_CHUNKS)
     out["search_seconds"] = time.perf_counter() - t1
     out["search_ranking"] = M.dedupe(h.article_id for h in hits)[:RANK_DEPTH]
-    if not callable(retriever):  # an index without the news retriever: search is the ranking
+    if result is None:  # an index without the news retriever: search is the ranking
         out["ranking"] = out["search_ranking"]
         out["retrieve_seconds"] = out["search_seconds"]
     return out
@@ -220,15 +225,22 @@ def answer_in_context(item: EvalItem, passages: Sequence[str]) -> bool | None:
     return M.is_correct(" ".join(passages), item.answers)
 
 
-def _context(byline: Any, item: EvalItem) -> dict[str, Any]:
-    """What the chain would put in the prompt, and whether it would abstain before the model:
-    measured without the model, so context settings can be compared cheaply."""
+def _prepare(byline: Any, item: EvalItem) -> Any:
+    """The chain's preparation of the question (retrieval, selection, pre-model abstention),
+    without the model; None for an index without the answer chain."""
     chain = getattr(byline, "chain", None)
     if not callable(chain):
-        return {}
+        return None
     from rag.retrieval.filters import Filters
 
-    prep = chain().prepare(item.question, None, item.as_of, Filters(), None)
+    return chain().prepare(item.question, None, item.as_of, Filters(), None)
+
+
+def _context(prep: Any, item: EvalItem) -> dict[str, Any]:
+    """What the chain would put in the prompt, and whether it would abstain before the model:
+    measured without the model, so context settings can be compared cheaply."""
+    if prep is None:
+        return {}
     passages = [s.passage for s in prep.sources]
     return {
         "context_ids": M.dedupe(s.hit.article_id for s in prep.sources),
@@ -278,18 +290,18 @@ def evaluate_item(
         "gold_ids": item.gold_ids,
         "error": None,
     }
+    prep = None
     try:
-        rec.update(_rankings(byline, item))
+        if retrieval_only:  # one retrieval serves both the ranking and the context
+            prep = _prepare(byline, item)
+        rec.update(_rankings(byline, item, prep))
     except Exception as exc:
         rec["error"] = f"retrieval: {type(exc).__name__}: {exc}"
         return rec
     rec["hit_at_5"] = M.hit_at_k(rec["ranking"], item.gold_ids, 5)
     rec["reciprocal_rank"] = M.reciprocal_rank(rec["ranking"], item.gold_ids)
     if retrieval_only:
-        try:
-            rec.update(_context(byline, item))
-        except Exception as exc:
-            rec["error"] = f"context: {type(exc).__name__}: {exc}"
+        rec.update(_context(prep, item))
         return rec
     try:
         answer, ttft, wall = _answer(byline, item)

@@ -27,7 +27,7 @@ from rag.retrieval.context import Source, build_sources, pick_diverse
 from rag.retrieval.coverage import missing_outlets, unmatched_names
 from rag.retrieval.filters import Filters
 from rag.retrieval.planner import as_date
-from rag.retrieval.retriever import NewsRetriever
+from rag.retrieval.retriever import NewsRetriever, Retrieval
 
 HISTORY_TURNS = 3
 
@@ -77,6 +77,7 @@ class Prepared:
     closest: list[dict[str, Any]] = field(default_factory=list)
     abstain_reason: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    retrieval: Retrieval | None = None  # the plan and every ranked hit, before selection
 
 
 class AnswerChain:
@@ -161,6 +162,7 @@ class AnswerChain:
             sources=sources,
             closest=self._closest(result.hits),
             timings={"rewrite": t1 - t0, "retrieve": t2 - t1, "select": t3 - t2},
+            retrieval=result,
         )
         best = max((s.hit.similarity for s in sources), default=0.0)
         publishers = self.retriever.publishers

@@ -120,6 +120,26 @@ def test_retrieval_only_measures_the_prompt_context_without_the_model(byline, co
     assert agg["pre_abstention_recall"] in (0.0, 1.0)
 
 
+def test_retrieval_only_retrieves_once_per_question(byline, corpus, dataset, monkeypatch):
+    from rag.retrieval.retriever import NewsRetriever
+
+    byline.ingest([corpus], progress=False)
+    calls = []
+    real = NewsRetriever.retrieve
+
+    def counted(self, question, *args, **kwargs):
+        calls.append(question)
+        return real(self, question, *args, **kwargs)
+
+    monkeypatch.setattr(NewsRetriever, "retrieve", counted)
+    result = run_suite(read_byline(dataset), byline, retrieval_only=True, progress=False)
+    assert len(calls) == len(DATASET)
+    # the ranking is the chain's own retrieval: its first hit is the first source in the prompt
+    first = result.records[0]
+    assert first["ranking"][0] == first["context_ids"][0] == "rofr"
+    assert first["retrieve_seconds"] > 0
+
+
 def test_answer_in_context_ignores_yes_no_and_unanswerable_items():
     from evals.runner import answer_in_context
 
