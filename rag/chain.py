@@ -168,7 +168,9 @@ class AnswerChain:
         publishers = self.retriever.publishers
         absent = missing_outlets(standalone, publishers) if self.settings.coverage_check else []
         unmatched = (
-            unmatched_names(standalone, publishers, result.hits)
+            unmatched_names(
+                standalone, publishers, result.hits, self.retriever.searcher.store.article_texts
+            )
             if self.settings.coverage_check
             else []
         )

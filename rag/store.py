@@ -109,6 +109,19 @@ class ChunkStore:
         for i in range(0, len(ids), 500):
             self.collection.delete(where={"article_id": {"$in": ids[i : i + 500]}})
 
+    def article_texts(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """The whole stored text of each article (its chunks joined), by article id."""
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            return {}
+        page = self.collection.get(
+            where={"article_id": {"$in": ids}}, include=["documents", "metadatas"]
+        )
+        parts: dict[str, list[str]] = {}
+        for doc, meta in zip(page["documents"], page["metadatas"], strict=True):
+            parts.setdefault(str((meta or {}).get("article_id")), []).append(doc or "")
+        return {a: "\n".join(parts[a]) for a in ids if a in parts}
+
     def iter_all(self) -> Iterator[StoredChunk]:
         """Every chunk with its text and metadata, page by page."""
         offset = 0

@@ -35,3 +35,20 @@ def test_unmatched_names_are_those_no_passage_mentions() -> None:
     q = "Did Microsoft tell Pamela Anderson about the OpenAI deal?"
     assert unmatched_names(q, PUBS, hits) == ["Pamela Anderson"]
     assert unmatched_names("What did Microsoft say about OpenAI?", PUBS, hits) == []
+
+
+def test_a_name_later_in_a_retrieved_article_is_not_unmatched() -> None:
+    hits = [hit("Stores will open at noon on the holiday.", "What is open on Thanksgiving")]
+    q = "Did the reports say Starbucks stores open on Thanksgiving?"
+    assert unmatched_names(q, PUBS, hits) == ["Starbucks"]
+    asked: list[list[str]] = []
+
+    def texts(ids: list[str]) -> dict[str, str]:
+        asked.append(ids)
+        return {"a": "Stores will open at noon. Starbucks keeps most cafes open all day."}
+
+    assert unmatched_names(q, PUBS, hits, texts) == []
+    assert asked == [["a"]]
+    assert unmatched_names(q, PUBS, hits, lambda ids: {"a": "No coffee chains here."}) == [
+        "Starbucks"
+    ]

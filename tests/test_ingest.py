@@ -177,3 +177,14 @@ def test_killed_ingest_leaves_usable_index_and_resumes(tmp_path: Path, embedder)
     ids = [c.id for c in partial.store.iter_all()]
     assert len(ids) == len(set(ids)) == 60
     assert len(partial.lexical()) == 60
+
+
+def test_article_texts_join_every_chunk_of_an_article(tmp_path: Path, embedder) -> None:
+    docs = write_articles(tmp_path / "docs")
+    byline = open_index(tmp_path, embedder)
+    byline.ingest([docs])
+    texts = byline.store.article_texts(["rofr", "missing", "rofr"])
+    assert list(texts) == ["rofr"]
+    chunks = [c.text for c in byline.store.iter_all() if c.metadata["article_id"] == "rofr"]
+    assert all(chunk in texts["rofr"] for chunk in chunks)
+    assert byline.store.article_texts([]) == {}

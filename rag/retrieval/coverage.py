@@ -10,7 +10,7 @@ Byline say "the articles don't say" instead, and say why.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from rag.retrieval.hits import Hit
 
@@ -135,14 +135,32 @@ def names_in(question: str, publishers: Iterable[str]) -> list[str]:
     return names
 
 
-def unmatched_names(question: str, publishers: Sequence[str], hits: Sequence[Hit]) -> list[str]:
-    """Names from the question of which no word appears in any retrieved passage or title."""
+def unmatched_names(
+    question: str,
+    publishers: Sequence[str],
+    hits: Sequence[Hit],
+    article_texts: Callable[[list[str]], Mapping[str, str]] | None = None,
+    max_articles: int = 20,
+) -> list[str]:
+    """Names from the question of which no word appears in any retrieved passage or title, nor
+    (with ``article_texts``) anywhere else in the first ``max_articles`` retrieved articles:
+    a passage can miss a name its article carries a paragraph later."""
     seen = set()
     for h in hits:
         seen.update(_norm(f"{h.title} {h.text}").split())
-    missing = []
-    for name in names_in(question, publishers):
-        words = [w for w in _norm(name).split() if len(w) >= 3 and w not in _NOT_NAMES]
-        if words and not any(w in seen for w in words):
-            missing.append(name)
+
+    def missing_from(words_seen: set[str]) -> list[str]:
+        out = []
+        for name in names_in(question, publishers):
+            words = [w for w in _norm(name).split() if len(w) >= 3 and w not in _NOT_NAMES]
+            if words and not any(w in words_seen for w in words):
+                out.append(name)
+        return out
+
+    missing = missing_from(seen)
+    if missing and article_texts is not None and hits:
+        ids = list(dict.fromkeys(h.article_id for h in hits))[:max_articles]
+        for text in article_texts(ids).values():
+            seen.update(_norm(text).split())
+        missing = missing_from(seen)
     return missing
