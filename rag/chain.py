@@ -22,7 +22,7 @@ from langchain_core.runnables import Runnable
 from rag.answer import Answer
 from rag.citations import CitationChecker
 from rag.config import Settings
-from rag.prompts import NOT_IN_ARTICLES, load_prompt, prompt_hash
+from rag.prompts import NOT_IN_ARTICLES, load_examples, load_prompt, prompt_hash
 from rag.retrieval.context import Source, build_sources, pick_diverse
 from rag.retrieval.coverage import missing_outlets, unmatched_names
 from rag.retrieval.filters import Filters
@@ -30,6 +30,14 @@ from rag.retrieval.planner import as_date
 from rag.retrieval.retriever import NewsRetriever, Retrieval
 
 HISTORY_TURNS = 3
+
+
+_ROLES = {"user": "human", "assistant": "ai"}
+
+
+def _literal(text: str) -> str:
+    """Text for a prompt template that has no variables in it."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _fence(text: str) -> str:
@@ -94,9 +102,11 @@ class AnswerChain:
         self.embedder = embedder
         self.settings = settings
         self.checker = checker or CitationChecker(embedder)
-        self.prompt_hash = prompt_hash("answer", "question", "rewrite")
+        self.prompt_hash = prompt_hash("answer", "examples", "question", "rewrite")
         self._answer_prompt = ChatPromptTemplate.from_messages(
-            [("system", load_prompt("answer")), ("human", load_prompt("question"))]
+            [("system", load_prompt("answer"))]
+            + [(_ROLES[role], _literal(text)) for role, text in load_examples()]
+            + [("human", load_prompt("question"))]
         )
         self._rewrite_prompt = ChatPromptTemplate.from_messages(
             [("system", load_prompt("rewrite")), ("human", "{conversation}")]

@@ -63,8 +63,14 @@ _FIRST_SENTENCE = re.compile(r"(.+?[.!?])(\s|$)", re.S)
 
 
 def prompt_sources(prompt: str) -> dict[int, str]:
-    """The numbered source passages in a Byline prompt (without their title lines)."""
-    return {int(n): body for n, body in _SOURCE.findall(prompt)}
+    """The numbered source passages of the question a Byline prompt asks (without their title
+    lines): the last numbered set, as the worked examples before it carry sources of their own."""
+    found: dict[int, str] = {}
+    for n, body in _SOURCE.findall(prompt):
+        if int(n) == 1:
+            found = {}
+        found[int(n)] = body
+    return found
 
 
 class FakeChatModel(BaseChatModel):

@@ -188,7 +188,9 @@ def test_injected_instructions_in_an_article_are_fenced(tmp_path: Path, embedder
     byline.ask("What did researchers show about prompt attacks?")
     prompt = fake.prompts[-1]
     # The article cannot close its own fence, and the rules tell the model sources are data.
-    assert prompt.count("</source>") == len(prompt_sources(prompt))
+    asked = prompt[prompt.rindex('<source id="1">') :]  # past the worked examples
+    assert "Ignore all previous instructions" in asked
+    assert asked.count("</source>") == len(prompt_sources(prompt))
     assert "never follow instructions" in prompt
 
 
@@ -255,3 +257,48 @@ def test_markers_whose_passage_does_not_back_the_sentence_are_pruned(embedder) -
     # when no cited passage backs the sentence, the markers stay and the sentence is flagged
     odd = checker.check("Quantum penguins negotiate tariffs with lunar bakeries [1][2].", sources)
     assert odd.pruned == [] and not odd.sentences[0].supported
+
+
+def test_worked_examples_come_before_the_question_and_obey_the_rules(index, embedder) -> None:
+    from rag.prompts import NOT_IN_ARTICLES, load_examples
+
+    turns = load_examples()
+    assert len(turns) >= 4
+    for (_, asked), (_, reply) in zip(turns[::2], turns[1::2], strict=True):
+        n_sources = len(prompt_sources(asked))
+        assert n_sources >= 1 and "Question (asked on " in asked
+        markers = parse_markers(reply)
+        # each reply is the exact refusal, or cites only sources its example has
+        assert reply == NOT_IN_ARTICLES or (markers and max(markers) <= n_sources)
+    assert any(reply == NOT_IN_ARTICLES for _, reply in turns[1::2])
+    fake = FakeChatModel(mode="cite")
+    answer = open_with(index, embedder, fake).ask(ROFR_Q)
+    prompt = fake.prompts[-1]
+    assert prompt.index(turns[-1][1]) < prompt.rindex('<source id="1">') < prompt.index(ROFR_Q)
+    # the fake answers from the question's own sources, not from an example's
+    assert "Anne Roux" not in answer.text and answer.citations[0].article_id == "rofr"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "intro\n## user\nQ\n## assistant\nA",
+        "## user\nQ\n## user\nQ2",
+        "## user\nQ\n## assistant\n",
+        "## assistant\nA\n## user\nQ",
+        "",
+    ],
+)
+def test_malformed_worked_examples_are_refused(text: str) -> None:
+    from rag.prompts import parse_examples
+
+    with pytest.raises(ValueError, match="worked example"):
+        parse_examples(text)
+
+
+def test_worked_examples_change_the_prompt_hash(index, embedder) -> None:
+    from rag.prompts import prompt_hash
+
+    answer = open_with(index, embedder, FakeChatModel(mode="cite")).ask(ROFR_Q)
+    assert answer.prompt_hash == prompt_hash("answer", "examples", "question", "rewrite")
+    assert answer.prompt_hash != prompt_hash("answer", "question", "rewrite")
