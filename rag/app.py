@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from rag.answer import Answer
-from rag.chain import AnswerChain
+from rag.chain import AnswerChain, warm_up
 from rag.chunking import Chunker
 from rag.config import Settings
 from rag.errors import ConfigError, IndexMissingError, RagError
@@ -217,6 +218,17 @@ class Byline:
                 filters=parse_filters(filters),
                 lock=self._generation_lock,
             )
+
+    def warm_up(self, llm: str | BaseChatModel | None = None) -> float:
+        """Load the chat model and let it read the fixed start of the answer prompt, so the
+        first question waits only for its own sources; returns the seconds it took. Worth it
+        for the embedded model, whose prompt cache keeps that start; a hosted model would only
+        be billed for it."""
+        started = time.perf_counter()
+        model, _ = self.chat_model(llm)
+        with self._generation_lock:
+            warm_up(model)
+        return time.perf_counter() - started
 
     def ask(
         self,

@@ -15,6 +15,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
@@ -57,6 +58,23 @@ def format_sources(sources: Sequence[Source]) -> str:
             f'<source id="{s.n}">\n{title} ({publisher}, {day})\n{_fence(s.passage)}\n</source>'
         )
     return "\n".join(blocks)
+
+
+def answer_prompt() -> ChatPromptTemplate:
+    """The answer prompt: rules, worked examples as earlier turns, then sources and question."""
+    return ChatPromptTemplate.from_messages(
+        [("system", load_prompt("answer"))]
+        + [(_ROLES[role], _literal(text)) for role, text in load_examples()]
+        + [("human", load_prompt("question"))]
+    )
+
+
+def warm_up(model: BaseChatModel) -> None:
+    """Have the model read the fixed start of every answer prompt (rules and worked examples)
+    and write one token, so an embedded model's prompt cache holds that start before the
+    first question comes."""
+    *fixed, _ = answer_prompt().format_messages(sources="", as_of="", question="")
+    model.invoke([*fixed, HumanMessage(".")], max_tokens=1)
 
 
 def normalise_history(history: Sequence[Any] | None) -> list[tuple[str, str]]:
@@ -103,11 +121,7 @@ class AnswerChain:
         self.settings = settings
         self.checker = checker or CitationChecker(embedder)
         self.prompt_hash = prompt_hash("answer", "examples", "question", "rewrite")
-        self._answer_prompt = ChatPromptTemplate.from_messages(
-            [("system", load_prompt("answer"))]
-            + [(_ROLES[role], _literal(text)) for role, text in load_examples()]
-            + [("human", load_prompt("question"))]
-        )
+        self._answer_prompt = answer_prompt()
         self._rewrite_prompt = ChatPromptTemplate.from_messages(
             [("system", load_prompt("rewrite")), ("human", "{conversation}")]
         )

@@ -302,3 +302,16 @@ def test_worked_examples_change_the_prompt_hash(index, embedder) -> None:
     answer = open_with(index, embedder, FakeChatModel(mode="cite")).ask(ROFR_Q)
     assert answer.prompt_hash == prompt_hash("answer", "examples", "question", "rewrite")
     assert answer.prompt_hash != prompt_hash("answer", "question", "rewrite")
+
+
+def test_warm_up_reads_only_the_fixed_prompt_start(tmp_path: Path, embedder) -> None:
+    from rag.prompts import load_examples, load_prompt
+
+    fake = FakeChatModel(mode="cite")
+    byline = Byline.open(tmp_path / "no-index-yet", embedder=embedder, chat_model=fake)
+    assert byline.warm_up() >= 0  # works before anything is indexed
+    (prompt,) = fake.prompts
+    assert prompt.startswith(load_prompt("answer"))
+    assert load_examples()[-1][1] in prompt
+    assert prompt.endswith("\n\n.")  # the question turn is a placeholder, no sources
+    assert prompt_sources(prompt) == prompt_sources(load_examples()[-2][1])

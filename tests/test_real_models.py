@@ -90,3 +90,16 @@ def test_follow_up_rewrite_runs_in_its_own_llama_context(demo_index: Path, real_
     )
     assert rewrite.loaded().llama.n_tokens > before  # the rewrite ran in its own context
     assert follow.text
+
+
+@pytest.mark.model
+def test_warm_up_fills_the_embedded_models_prompt_cache(real_embedder) -> None:
+    from rag.chain import warm_up
+
+    _local_model_or_skip()
+    chat, _ = Byline.open(embedder=real_embedder).chat_model()
+    fresh = chat.for_slot("warm-up-test")  # its own llama.cpp context, empty so far
+    assert fresh.loaded().llama.n_tokens == 0
+    warm_up(fresh)
+    # the rules and worked examples are several hundred tokens, now held in the context
+    assert fresh.loaded().llama.n_tokens > 300

@@ -562,6 +562,15 @@ def build_app(
     return page
 
 
+def _warm_up(byline: Byline, llm: str | None) -> None:
+    try:
+        seconds = byline.warm_up(llm)
+    except Exception as exc:  # the first question then just reads the whole prompt itself
+        log.warning("could not warm up the chat model: %s", exc)
+    else:
+        log.info("chat model read the fixed prompt start in %.1f s", seconds)
+
+
 def launch(
     index: str | Path | None = None,
     host: str = "127.0.0.1",
@@ -590,6 +599,8 @@ def launch(
     spec = llm or byline.settings.llm
     print(f"Loading the chat model {describe_model(spec)}…")
     byline.chat_model(llm)  # fail now, with Byline's own message, rather than on first question
+    if spec.startswith("local:"):  # read the fixed prompt start now, not on the first question
+        threading.Thread(target=_warm_up, args=(byline, llm), daemon=True).start()
     page = build_app(byline, llm=llm)
     print(f"Byline is at http://{host}:{port} (Ctrl+C stops it).")
     page.launch(
