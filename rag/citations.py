@@ -21,6 +21,11 @@ from rag.sentences import sentence_spans
 
 _MARKER = re.compile(r"\s*\[(?:(?:sources?|src)\s*)?(\d+(?:\s*(?:,|;|and|&)\s*\d+)*)\]", re.I)
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[(?:(?:sources?|src)\s*)?\d+(?:\s*[,;]\s*\d+)*\])+", re.I)
+# "The article doesn't say", "the sources do not mention", "none of the articles say" ...
+_REFUSAL = re.compile(
+    r"\b(?:articles?|sources?)\s+(?:don't|do not|doesn't|does not|did not|didn't)\s+"
+    r"(?:say|mention|state|contain|specify|report)"
+)
 _REFUSALS = (
     "articles don't say",
     "articles do not say",
@@ -68,7 +73,7 @@ def strip_markers(text: str) -> str:
 def is_refusal(text: str) -> bool:
     """Whether a (first) sentence says the sources do not answer."""
     norm = text.lower().replace("’", "'")
-    return any(phrase in norm for phrase in _REFUSALS)
+    return bool(_REFUSAL.search(norm)) or any(phrase in norm for phrase in _REFUSALS)
 
 
 def split_answer(draft: str) -> list[str]:

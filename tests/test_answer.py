@@ -46,6 +46,8 @@ def test_marker_parsing() -> None:
     ]
     assert with_markers("Microsoft has it. [1]", [1, 3]) == "Microsoft has it [1][3]."
     assert is_refusal("The articles don't say.") and not is_refusal("Microsoft does [1].")
+    assert is_refusal("The article doesn't say.") and is_refusal("The source does not state it.")
+    assert not is_refusal("The article says sources do matter [2].")
 
 
 def test_answer_cites_source_one_and_records_everything(index, embedder) -> None:
