@@ -130,3 +130,16 @@ def test_bench_reports_a_missing_latency_index(shared, tmp_path, hash_model, cap
     )
     assert code == 2
     assert "no index at" in capsys.readouterr().err
+
+
+def test_bench_times_answers_after_one_warm_up(shared, tmp_path, hash_model, capsys):
+    out = tmp_path / "out"
+    code = bench.main(
+        ["--shared-data", str(shared), "--limit", "3", "--no-naive", "--llm", "fake:cite"]
+        + ["--answers", "1", "--questions", "1", "--out", str(out)]
+    )
+    assert code == 0
+    answers = _only_json(out)["answers"]
+    assert answers["questions"] == 1 and answers["model"] == "fake:cite"
+    assert answers["warm_up_seconds"] >= 0 and answers["ttft_p50"] is not None
+    assert "model warm-up" in capsys.readouterr().out
