@@ -24,6 +24,7 @@ from evals import metrics as M
 from evals.bench_ingest import (
     base_parser,
     ingest_rows,
+    peak_rss_mb,
     print_table,
     run_ingest_bench,
     write_json,
@@ -183,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 doc["answers"] = bench_answers(byline, items[: args.answers], args.llm)
             doc["config"] = byline.settings.public_dict()
+            doc["peak_rss_mb_total"] = round(peak_rss_mb(), 1)  # with the chat model loaded
             byline.close()
     except (FileNotFoundError, RagError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -208,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("  full answer p50 / p95", f"{_fmt(a['answer_p50'])} / {_fmt(a['answer_p95'])}"),
             ("  abstained before generation", str(a["abstained_without_model"])),
         ]
+    rows.append(("peak RSS, whole run (MB)", f"{doc['peak_rss_mb_total']:.0f}"))
     print_table("Byline benchmark (RealTime QA corpus)", rows)
     print(f"wrote {write_json(doc, args.out, 'bench')}")
     return 0

@@ -143,3 +143,4 @@ def test_bench_times_answers_after_one_warm_up(shared, tmp_path, hash_model, cap
     assert answers["questions"] == 1 and answers["model"] == "fake:cite"
     assert answers["warm_up_seconds"] >= 0 and answers["ttft_p50"] is not None
     assert "model warm-up" in capsys.readouterr().out
+    assert _only_json(out)["peak_rss_mb_total"] > 0
