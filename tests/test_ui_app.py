@@ -459,3 +459,19 @@ def test_launch_with_demo_indexes_the_corpus_then_serves_locally(
     assert "Indexing the demo corpus" not in capsys.readouterr().out
     for b in opened:
         b.close()
+
+
+def test_launch_warm_up_logs_success_and_failure(tmp_path: Path, caplog) -> None:
+    import logging
+
+    from ui.app import _warm_up
+
+    fake = FakeChatModel(mode="cite")
+    byline = Byline.open(tmp_path / "idx", embedder=HashEmbeddings(), chat_model=fake)
+    with caplog.at_level(logging.INFO, logger="byline.ui"):
+        _warm_up(byline, None)
+        _warm_up(byline, "nonsense-spec")  # a bad spec: logged, the page still starts
+    assert len(fake.prompts) == 1
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("read the fixed prompt start" in m for m in messages)
+    assert any("could not warm up" in m for m in messages)
