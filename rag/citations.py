@@ -21,22 +21,14 @@ from rag.sentences import sentence_spans
 
 _MARKER = re.compile(r"\s*\[(?:(?:sources?|src)\s*)?(\d+(?:\s*(?:,|;|and|&)\s*\d+)*)\]", re.I)
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[(?:(?:sources?|src)\s*)?\d+(?:\s*[,;]\s*\d+)*\])+", re.I)
-# "The article doesn't say", "the sources do not mention", "none of the articles say" ...
+# "The articles don't say", "the article doesn't mention", "the sources do not contain" ...
 _REFUSAL = re.compile(
     r"\b(?:articles?|sources?)\s+(?:don't|do not|doesn't|does not|did not|didn't)\s+"
     r"(?:say|mention|state|contain|specify|report)"
 )
-_REFUSALS = (
-    "articles don't say",
-    "articles do not say",
-    "articles don't mention",
-    "articles do not mention",
+_REFUSALS = (  # phrasings the pattern above does not cover
     "not in the articles",
     "not in the sources",
-    "sources don't say",
-    "sources do not say",
-    "sources do not contain",
-    "sources don't contain",
     "do not contain the answer",
     "does not contain the answer",
     "don't contain information",

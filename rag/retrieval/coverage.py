@@ -145,22 +145,17 @@ def unmatched_names(
     """Names from the question of which no word appears in any retrieved passage or title, nor
     (with ``article_texts``) anywhere else in the first ``max_articles`` retrieved articles:
     a passage can miss a name its article carries a paragraph later."""
+    named = [
+        (name, [w for w in _norm(name).split() if len(w) >= 3 and w not in _NOT_NAMES])
+        for name in names_in(question, publishers)
+    ]
     seen = set()
     for h in hits:
         seen.update(_norm(f"{h.title} {h.text}").split())
-
-    def missing_from(words_seen: set[str]) -> list[str]:
-        out = []
-        for name in names_in(question, publishers):
-            words = [w for w in _norm(name).split() if len(w) >= 3 and w not in _NOT_NAMES]
-            if words and not any(w in words_seen for w in words):
-                out.append(name)
-        return out
-
-    missing = missing_from(seen)
+    missing = [(n, ws) for n, ws in named if ws and not any(w in seen for w in ws)]
     if missing and article_texts is not None and hits:
         ids = list(dict.fromkeys(h.article_id for h in hits))[:max_articles]
         for text in article_texts(ids).values():
             seen.update(_norm(text).split())
-        missing = missing_from(seen)
-    return missing
+        missing = [(n, ws) for n, ws in missing if not any(w in seen for w in ws)]
+    return [n for n, _ in missing]
