@@ -251,6 +251,19 @@ def _context(prep: Any, item: EvalItem) -> dict[str, Any]:
     }
 
 
+def names_absent_from_index(byline: Any, question: str) -> list[str] | None:
+    """Names in the question that no indexed article contains anywhere: a false abstention on
+    such a name is the corpus lacking the evidence, not the retrieval missing it. None when the
+    index cannot be asked."""
+    lexical = getattr(byline, "lexical", None)
+    manifest = getattr(byline, "manifest", None)
+    if not callable(lexical) or manifest is None:
+        return None
+    from rag.retrieval.coverage import names_absent
+
+    return names_absent(question, list(manifest.publishers()), lexical().has_term)
+
+
 def _answer(byline: Any, item: EvalItem) -> tuple[Any, float | None, float]:
     """Stream the answer; returns (Answer, seconds to the first text piece, total seconds)."""
     from rag.answer import Answer
@@ -339,6 +352,8 @@ def evaluate_item(
             "timings": dict(answer.timings),
         }
     )
+    if item.answerable and answer.abstained:
+        rec["names_absent_from_index"] = names_absent_from_index(byline, item.question)
     if judge is not None and item.answerable and not answer.abstained:
         rec["judge_correct"] = judge(item, answer.text)
     return rec
@@ -437,6 +452,15 @@ def aggregate(records: Sequence[dict[str, Any]], retrieval_only: bool = False) -
             else None,
             **(abst if have_answers else dict.fromkeys(abst)),
             "crag_score": M.mean(r["crag"] for r in answered) if have_answers else None,
+            # false abstentions on a question naming something no indexed article contains
+            "false_abstentions_name_absent": sum(
+                1 for r in ans_gold if r["abstained"] and r.get("names_absent_from_index")
+            )
+            if have_answers
+            else None,
+            "false_abstentions": sum(1 for r in ans_gold if r["abstained"])
+            if have_answers
+            else None,
         }
     )
     agg["retrieval_p50"] = M.percentile((r.get("retrieve_seconds") for r in ok), 50)
@@ -711,6 +735,8 @@ HEADLINE = (
     "abstention_precision",
     "abstention_recall",
     "false_abstention_rate",
+    "false_abstentions",
+    "false_abstentions_name_absent",
     "crag_score",
     "retrieval_p50",
     "ttft_p50",

@@ -84,6 +84,12 @@ class LexicalIndex:
         bm25 = bm25s.BM25.load(str(folder / "bm25")) if meta["ids"] else None
         return cls(bm25, meta["ids"], meta["sources"], meta["ts"])
 
+    def has_term(self, word: str) -> bool:
+        """Whether any indexed chunk holds ``word`` (after the corpus side's tokenising)."""
+        terms = tokenize_query(word)
+        vocab = self._bm25.vocab_dict if self._bm25 is not None else {}
+        return bool(terms) and all(t in vocab for t in terms)
+
     def search(
         self,
         query: str,

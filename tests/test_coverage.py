@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from rag.retrieval.coverage import missing_outlets, names_in, outlets_named, unmatched_names
+from rag.retrieval.coverage import (
+    missing_outlets,
+    names_absent,
+    names_in,
+    outlets_named,
+    unmatched_names,
+)
 from rag.retrieval.hits import Hit
 
 PUBS = ["TechCrunch", "The New York Times", "BBC News - Entertainment & Arts"]
@@ -52,3 +58,10 @@ def test_a_name_later_in_a_retrieved_article_is_not_unmatched() -> None:
     assert unmatched_names(q, PUBS, hits, lambda ids: {"a": "No coffee chains here."}) == [
         "Starbucks"
     ]
+
+
+def test_names_absent_asks_the_whole_index_word_by_word() -> None:
+    vocab = {"microsoft", "hamlin"}
+    q = "Did Microsoft brief Pamela Anderson, and did Denny Hamlin race?"
+    assert names_absent(q, PUBS, vocab.__contains__) == ["Pamela Anderson"]
+    assert names_absent("What did Microsoft say?", PUBS, vocab.__contains__) == []

@@ -431,3 +431,32 @@ def test_section_picks_another_thresholds_section(byline, corpus, dataset, tmp_p
     assert _eval(args, byline, capsys)[0] == 0
     code, printed = _eval([*args, "--section", "strict"], byline, capsys)
     assert code == 1 and "[strict]" in printed
+
+
+def test_false_abstention_on_a_name_the_index_lacks_is_counted_apart(byline, corpus):
+    byline.ingest([corpus], progress=False)
+    assert byline.lexical().has_term("Microsoft") and not byline.lexical().has_term("Starbucks")
+    items = [
+        EvalItem(
+            id="absent",
+            question="Did Starbucks hold a right of first refusal on OpenAI capacity?",
+            answer="Yes",
+            gold_ids=["rofr"],
+            type="comparison",
+        ),
+        EvalItem(
+            id="present",
+            question="Who holds a right of first refusal on new OpenAI capacity?",
+            answer="Microsoft",
+            gold_ids=["rofr"],
+            type="factoid",
+        ),
+    ]
+    result = run_suite(items, byline, progress=False)
+    records = {r["id"]: r for r in result.records}
+    assert records["absent"]["abstained"]
+    assert records["absent"]["names_absent_from_index"] == ["Starbucks"]
+    assert not records["present"]["abstained"]
+    assert "names_absent_from_index" not in records["present"]
+    assert result.aggregate["false_abstentions"] == 1
+    assert result.aggregate["false_abstentions_name_absent"] == 1

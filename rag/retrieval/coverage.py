@@ -135,6 +135,22 @@ def names_in(question: str, publishers: Iterable[str]) -> list[str]:
     return names
 
 
+def _name_words(name: str) -> list[str]:
+    return [w for w in _norm(name).split() if len(w) >= 3 and w not in _NOT_NAMES]
+
+
+def names_absent(
+    question: str, publishers: Sequence[str], has_word: Callable[[str], bool]
+) -> list[str]:
+    """Names from the question of which no word occurs anywhere in the index (``has_word``
+    asks the whole corpus): an abstention on such a name is what the corpus supports."""
+    return [
+        name
+        for name in names_in(question, publishers)
+        if (words := _name_words(name)) and not any(has_word(w) for w in words)
+    ]
+
+
 def unmatched_names(
     question: str,
     publishers: Sequence[str],
@@ -145,10 +161,7 @@ def unmatched_names(
     """Names from the question of which no word appears in any retrieved passage or title, nor
     (with ``article_texts``) anywhere else in the first ``max_articles`` retrieved articles:
     a passage can miss a name its article carries a paragraph later."""
-    named = [
-        (name, [w for w in _norm(name).split() if len(w) >= 3 and w not in _NOT_NAMES])
-        for name in names_in(question, publishers)
-    ]
+    named = [(name, _name_words(name)) for name in names_in(question, publishers)]
     seen = set()
     for h in hits:
         seen.update(_norm(f"{h.title} {h.text}").split())
