@@ -21,7 +21,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 
 from rag.answer import Answer
-from rag.citations import CitationChecker
+from rag.citations import CitationChecker, may_be_refusal, refuses
 from rag.config import Settings
 from rag.prompts import NOT_IN_ARTICLES, load_examples, load_prompt, prompt_hash
 from rag.retrieval.context import Source, build_sources, pick_diverse
@@ -104,6 +104,19 @@ class Prepared:
     abstain_reason: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     retrieval: Retrieval | None = None  # the plan and every ranked hit, before selection
+    focused: bool = False  # answered on a second reading of the best passage alone
+
+
+class _FirstShown:
+    """When the first text was shown, counted from ``started``."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.at: float | None = None
+
+    def mark(self) -> None:
+        if self.at is None:
+            self.at = time.perf_counter() - self.started
 
 
 class AnswerChain:
@@ -258,22 +271,61 @@ class AnswerChain:
                 yield NOT_IN_ARTICLES
                 yield self._abstention(prep, model_name, started, prep.abstain_reason)
                 return
-            inputs = {
-                "sources": format_sources(prep.sources),
-                "as_of": prep.as_of.isoformat(),
-                "question": prep.query,
-            }
             t_gen = time.perf_counter()
-            first: float | None = None
-            pieces: list[str] = []
-            for piece in self.generator(model).stream(inputs):
-                if first is None and piece:
-                    first = time.perf_counter() - started
-                pieces.append(piece)
-                yield piece
+            shown = _FirstShown(started)
+            draft = yield from self._generate(model, prep, prep.sources, shown)
             prep.timings["generate"] = time.perf_counter() - t_gen
-            prep.timings["first_token"] = first if first is not None else prep.timings["generate"]
-        yield self._finish(prep, "".join(pieces), model_name, started)
+            focus = self._focus_source(prep, draft)
+            if focus is not None:
+                t_focus = time.perf_counter()
+                second = yield from self._generate(model, prep, [focus], shown)
+                prep.timings["focus"] = time.perf_counter() - t_focus
+                if not refuses(second):
+                    draft, prep.focused = second, True
+            if refuses(draft) and shown.at is None:
+                shown.mark()
+                yield NOT_IN_ARTICLES
+            prep.timings["first_token"] = shown.at
+        yield self._finish(prep, draft, model_name, started)
+
+    def _generate(
+        self, model: BaseChatModel, prep: Prepared, sources: Sequence[Source], shown: _FirstShown
+    ) -> Iterator[str]:
+        """Stream one draft over ``sources``; returns the whole draft. Text that may still turn
+        out to be the refusal is held back, so a refusal that a focused second reading
+        replaces is never shown."""
+        inputs = {
+            "sources": format_sources(sources),
+            "as_of": prep.as_of.isoformat(),
+            "question": prep.query,
+        }
+        pieces: list[str] = []
+        held: str | None = ""
+        for piece in self.generator(model).stream(inputs):
+            pieces.append(piece)
+            if held is None:
+                shown.mark()
+                yield piece
+                continue
+            held += piece
+            if not may_be_refusal(held):
+                shown.mark()
+                yield held
+                held = None
+        draft = "".join(pieces)
+        if held and not refuses(draft):  # a short answer that looked like a refusal's start
+            shown.mark()
+            yield held
+        return draft
+
+    def _focus_source(self, prep: Prepared, draft: str) -> Source | None:
+        """The best passage, when the model refused although it is relevant enough to read it
+        again on its own: a small model shown four passages sometimes misses the answer that
+        it finds in the best one alone."""
+        if not self.settings.focus_retry or len(prep.sources) < 2 or not refuses(draft):
+            return None
+        best = prep.sources[0]
+        return best if best.hit.similarity >= self.settings.focus_similarity else None
 
     def _finish(self, prep: Prepared, draft: str, model_name: str, started: float) -> Answer:
         t0 = time.perf_counter()
@@ -294,6 +346,7 @@ class AnswerChain:
             draft=draft,
             dropped_citations=checked.dropped,
             pruned_citations=checked.pruned,
+            focused=prep.focused,
         )
 
     def _abstention(

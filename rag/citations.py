@@ -68,6 +68,27 @@ def is_refusal(text: str) -> bool:
     return bool(_REFUSAL.search(norm)) or any(phrase in norm for phrase in _REFUSALS)
 
 
+# How refusals open: streamed text that is still a prefix of one of these may yet be a refusal.
+_REFUSAL_OPENINGS = tuple(
+    f"the {noun} {verb}"
+    for noun in ("articles", "article", "sources", "source")
+    for verb in ("don't", "do not", "doesn't", "does not", "did not", "didn't")
+) + ("i don't know", "i do not know", "not in the articles", "there is no information")
+
+
+def may_be_refusal(text: str) -> bool:
+    """Whether the start of a draft could still become a refusal (so is not shown yet)."""
+    norm = " ".join(text.lower().replace("’", "'").split())
+    return any(o.startswith(norm) or norm.startswith(o) for o in _REFUSAL_OPENINGS)
+
+
+def refuses(draft: str) -> bool:
+    """Whether a whole draft is a refusal: empty, or its first sentence says the sources do not
+    answer (what the checker turns into an abstention)."""
+    raw = split_answer(draft)
+    return not raw or is_refusal(raw[0])
+
+
 def split_answer(draft: str) -> list[str]:
     """Sentences of the draft, with markers that open a sentence moved to the one before."""
     pieces = [draft[a:b].strip() for a, b in sentence_spans(draft.strip())]
@@ -144,7 +165,7 @@ class CitationChecker:
 
     def check(self, draft: str, sources: Sequence[Source]) -> CheckedAnswer:
         raw = split_answer(draft)
-        if not raw or is_refusal(raw[0]):
+        if refuses(draft):
             return CheckedAnswer(draft.strip(), [], [], refused=True)
         valid = {s.n: s for s in sources}
         plain = [strip_markers(r) for r in raw]

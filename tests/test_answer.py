@@ -317,3 +317,53 @@ def test_warm_up_reads_only_the_fixed_prompt_start(tmp_path: Path, embedder) -> 
     assert load_examples()[-1][1] in prompt
     assert prompt.endswith("\n\n.")  # the question turn is a placeholder, no sources
     assert prompt_sources(prompt) == prompt_sources(load_examples()[-2][1])
+
+
+def test_refusal_prefixes_are_held_back_answers_are_not() -> None:
+    from rag.citations import may_be_refusal, refuses
+
+    assert may_be_refusal("") and may_be_refusal("The") and may_be_refusal(" The articles do")
+    assert may_be_refusal("The articles don't say who won.")
+    assert not may_be_refusal("The Broncos") and not may_be_refusal("Microsoft [1].")
+    assert refuses("") and refuses("The article doesn't say. Maybe Oracle.")
+    assert not refuses("Oracle [2]. The articles don't say more.")
+
+
+def _streamed(byline: Byline, question: str) -> tuple[list[str], Answer]:
+    pieces = list(byline.stream(question))
+    *text, final = pieces
+    assert isinstance(final, Answer)
+    return text, final
+
+
+def test_a_refusal_is_read_again_on_the_best_passage_alone(index, embedder) -> None:
+    fake = FakeChatModel(mode="script", responses=["The articles don't say.", "Microsoft [1]."])
+    byline = open_with(index, embedder, fake, focus_similarity=0.0)
+    text, answer = _streamed(byline, ROFR_Q)
+    assert not answer.abstained and answer.focused
+    assert "".join(text) == "Microsoft [1]." and "don't say" not in "".join(text)
+    assert answer.citations[0].n == 1 and answer.citations[0].article_id == "rofr"
+    assert len(answer.sources) > 1 and "focus" in answer.timings
+    first, second = (prompt_sources(p) for p in fake.prompts)
+    assert len(first) == len(answer.sources) > 1
+    assert second == {1: first[1]}
+
+
+def test_a_second_refusal_abstains_once(index, embedder) -> None:
+    fake = FakeChatModel(mode="refuse")
+    text, answer = _streamed(open_with(index, embedder, fake, focus_similarity=0.0), ROFR_Q)
+    assert answer.abstained and not answer.focused
+    assert text == ["The articles don't say."] and len(fake.prompts) == 2
+
+
+def test_no_second_reading_when_disabled_or_the_best_passage_is_weak(index, embedder) -> None:
+    for setting in ({"focus_retry": False, "focus_similarity": 0.0}, {"focus_similarity": 0.99}):
+        fake = FakeChatModel(mode="refuse")
+        answer = open_with(index, embedder, fake, **setting).ask(ROFR_Q)
+        assert answer.abstained and len(fake.prompts) == 1 and "focus" not in answer.timings
+
+
+def test_a_short_answer_that_starts_like_a_refusal_is_shown(index, embedder) -> None:
+    fake = FakeChatModel(mode="script", responses=["The"], chunk_words=1)
+    text, answer = _streamed(open_with(index, embedder, fake), ROFR_Q)
+    assert "".join(text) == "The" and answer.draft == "The" and len(fake.prompts) == 1

@@ -34,6 +34,7 @@ def test_names_skip_question_words_dates_and_outlets() -> None:
     q = "Which deal did Sam Altman sign in October, as TechCrunch reported on Monday?"
     assert names_in(q, PUBS) == ["Sam Altman"]
     assert names_in("Tell me about Oracle.", PUBS) == ["Oracle"]
+    assert names_in("Did Starbucks open on Thanksgiving?", PUBS) == ["Starbucks", "Thanksgiving"]
 
 
 def test_unmatched_names_are_those_no_passage_mentions() -> None:

@@ -120,9 +120,11 @@ def names_in(question: str, publishers: Iterable[str]) -> list[str]:
     names: list[str] = []
     for m in _NAME.finditer(question):
         words = [w for w in re.findall(r"[\w'’.&-]+", m.group(0))]
+        n = len(words)
         while words and (words[0].lower() in _NOT_NAMES or _CALENDAR.match(words[0].lower())):
             words.pop(0)
-        at_start = not question[: m.start()].strip() or question[: m.start()].rstrip()[-1] in ".?!:"
+        before = question[: m.start()].rstrip()
+        at_start = len(words) == n and (not before or before[-1] in ".?!:")
         if at_start and len(words) == 1:  # "Tell me…", "Explain…": capitalised, not a name
             continue
         phrase = " ".join(words).strip(" .'’")
