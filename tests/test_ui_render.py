@@ -152,6 +152,11 @@ def test_attributed_citations_look_different_from_model_given_ones() -> None:
     assert 'class="src-card" id="src-1"' in panel
 
 
+def test_an_answer_from_the_second_reading_says_so() -> None:
+    assert "second reading" not in render_answer(answer())
+    assert "second reading" in render_answer(answer(focused=True))
+
+
 def test_answer_without_sentences_still_links_markers() -> None:
     html = render_answer(answer(sentences=[]))
     assert 'href="#src-1"' in html

@@ -25,6 +25,10 @@ EXCERPT_CHARS = 280
 
 UNSUPPORTED_TIP = "The cited passage does not clearly support this sentence."
 ATTRIBUTED_TIP = "Added by the citation check: the model gave no marker here."
+FOCUSED_TIP = (
+    "Answered on a second reading of the best passage alone: over all the sources the model "
+    "first found no answer."
+)
 SOURCES_PLACEHOLDER = (
     '<div class="byline-sources-empty">Sources for the latest answer appear here: each cited '
     "article with the passage the answer relies on highlighted.</div>"
@@ -157,6 +161,8 @@ def render_answer(answer: Any) -> str:
         get(s, "attributed") for s in sentences
     ):
         notes.append('<span class="cite cite-attributed">[n]</span> ' + esc(ATTRIBUTED_TIP))
+    if get(answer, "focused"):
+        notes.append(f"ⓘ {esc(FOCUSED_TIP)}")
     if notes:
         parts.append('<p class="byline-notes">' + "<br>".join(notes) + "</p>")
     if citations:
