@@ -275,14 +275,15 @@ class AnswerChain:
             shown = _FirstShown(started)
             draft = yield from self._generate(model, prep, prep.sources, shown)
             prep.timings["generate"] = time.perf_counter() - t_gen
-            focus = self._focus_source(prep, draft)
+            refused = refuses(draft)
+            focus = self._focus_source(prep) if refused else None
             if focus is not None:
                 t_focus = time.perf_counter()
                 second = yield from self._generate(model, prep, [focus], shown)
                 prep.timings["focus"] = time.perf_counter() - t_focus
                 if not refuses(second):
-                    draft, prep.focused = second, True
-            if refuses(draft) and shown.at is None:
+                    draft, refused, prep.focused = second, False, True
+            if refused and shown.at is None:
                 shown.mark()
                 yield NOT_IN_ARTICLES
             prep.timings["first_token"] = shown.at
@@ -318,11 +319,11 @@ class AnswerChain:
             yield held
         return draft
 
-    def _focus_source(self, prep: Prepared, draft: str) -> Source | None:
-        """The best passage, when the model refused although it is relevant enough to read it
-        again on its own: a small model shown four passages sometimes misses the answer that
-        it finds in the best one alone."""
-        if not self.settings.focus_retry or len(prep.sources) < 2 or not refuses(draft):
+    def _focus_source(self, prep: Prepared) -> Source | None:
+        """After a refusal, the best passage when it is relevant enough to read again on its
+        own: a small model shown four passages sometimes misses the answer that it finds in the
+        best one alone."""
+        if not self.settings.focus_retry or len(prep.sources) < 2:
             return None
         best = prep.sources[0]
         return best if best.hit.similarity >= self.settings.focus_similarity else None

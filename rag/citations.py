@@ -164,9 +164,9 @@ class CitationChecker:
         return self.lexical_weight * lex + (1 - self.lexical_weight) * sims
 
     def check(self, draft: str, sources: Sequence[Source]) -> CheckedAnswer:
-        raw = split_answer(draft)
         if refuses(draft):
             return CheckedAnswer(draft.strip(), [], [], refused=True)
+        raw = split_answer(draft)
         valid = {s.n: s for s in sources}
         plain = [strip_markers(r) for r in raw]
         support = self._support(plain, sources)
