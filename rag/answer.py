@@ -59,7 +59,7 @@ class Answer:
     draft: str = ""
     dropped_citations: list[int] = field(default_factory=list)
     pruned_citations: list[int] = field(default_factory=list)
-    focused: bool = False  # the model refused over all sources, then answered from the best alone
+    focused: bool = False  # refused over all sources, then answered from the best one read alone
 
     @property
     def cited_article_ids(self) -> list[str]:

@@ -283,6 +283,7 @@ class AnswerChain:
                 prep.timings["focus"] = time.perf_counter() - t_focus
                 if not refuses(second):
                     draft, refused, prep.focused = second, False, True
+                    prep.sources[0] = focus  # cite what the model read the second time
             if refused and shown.at is None:
                 shown.mark()
                 yield NOT_IN_ARTICLES
@@ -321,12 +322,18 @@ class AnswerChain:
 
     def _focus_source(self, prep: Prepared) -> Source | None:
         """After a refusal, the best passage when it is relevant enough to read again on its
-        own: a small model shown four passages sometimes misses the answer that it finds in the
-        best one alone."""
+        own, excerpted at up to ``focus_chars``: a small model shown four short excerpts
+        sometimes misses an answer that it finds in the best passage alone, or that the short
+        excerpt cut off."""
         if not self.settings.focus_retry or len(prep.sources) < 2:
             return None
         best = prep.sources[0]
-        return best if best.hit.similarity >= self.settings.focus_similarity else None
+        if best.hit.similarity < self.settings.focus_similarity:
+            return None
+        if len(best.passage) >= min(self.settings.focus_chars, len(best.hit.text)):
+            return best
+        (longer,) = build_sources(prep.query, [best.hit], self.embedder, self.settings.focus_chars)
+        return longer
 
     def _finish(self, prep: Prepared, draft: str, model_name: str, started: float) -> Answer:
         t0 = time.perf_counter()

@@ -338,7 +338,7 @@ def _streamed(byline: Byline, question: str) -> tuple[list[str], Answer]:
 
 def test_a_refusal_is_read_again_on_the_best_passage_alone(index, embedder) -> None:
     fake = FakeChatModel(mode="script", responses=["The articles don't say.", "Microsoft [1]."])
-    byline = open_with(index, embedder, fake, focus_similarity=0.0)
+    byline = open_with(index, embedder, fake, focus_similarity=0.0, passage_chars=120)
     text, answer = _streamed(byline, ROFR_Q)
     assert not answer.abstained and answer.focused
     assert "".join(text) == "Microsoft [1]." and "don't say" not in "".join(text)
@@ -346,7 +346,12 @@ def test_a_refusal_is_read_again_on_the_best_passage_alone(index, embedder) -> N
     assert len(answer.sources) > 1 and "focus" in answer.timings
     first, second = (prompt_sources(p) for p in fake.prompts)
     assert len(first) == len(answer.sources) > 1
-    assert second == {1: first[1]}
+    # The second reading shows the best passage alone, at more than the short first excerpt,
+    # and the answer's source [1] and its citation are that longer excerpt.
+    assert list(second) == [1] and first[1].strip() in second[1]
+    assert len(second[1]) > len(first[1])
+    assert answer.sources[0]["passage"].strip() == second[1].strip()
+    assert answer.citations[0].passage == answer.sources[0]["passage"]
 
 
 def test_a_second_refusal_abstains_once(index, embedder) -> None:
