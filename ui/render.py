@@ -26,8 +26,8 @@ EXCERPT_CHARS = 280
 UNSUPPORTED_TIP = "The cited passage does not clearly support this sentence."
 ATTRIBUTED_TIP = "Added by the citation check: the model gave no marker here."
 FOCUSED_TIP = (
-    "Answered on a second reading of the best passage alone and at greater length: over all "
-    "the sources the model first found no answer."
+    "Answered on a second reading of the best passage alone, with more of its text where the "
+    "first excerpt was cut: over all the sources the model first found no answer."
 )
 SOURCES_PLACEHOLDER = (
     '<div class="byline-sources-empty">Sources for the latest answer appear here: each cited '
