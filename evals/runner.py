@@ -201,7 +201,12 @@ def _rankings(byline: Any, item: EvalItem, prep: Any = None) -> dict[str, Any]:
     if result is not None:
         out["ranking"] = M.dedupe(h.article_id for h in result.hits)[:RANK_DEPTH]
         plan_query, plan_filters = result.plan.query, result.plan.filters
-        out["plan"] = {"query": plan_query, "filters": plan_filters.to_dict()}
+        out["plan"] = {
+            "query": plan_query,
+            "filters": plan_filters.to_dict(),
+            "parts": [part for part, _ in result.plan.parts],
+            "leader_ids": M.dedupe(h.article_id for h in result.leaders),
+        }
     out["retrieve_seconds"] = (
         prep.timings["retrieve"] if prep is not None else time.perf_counter() - t0
     )

@@ -24,7 +24,7 @@ from rag.answer import Answer
 from rag.citations import CitationChecker, may_be_refusal, refuses
 from rag.config import Settings
 from rag.prompts import NOT_IN_ARTICLES, load_examples, load_prompt, prompt_hash
-from rag.retrieval.context import Source, build_sources, pick_diverse
+from rag.retrieval.context import Source, build_sources, pick_context
 from rag.retrieval.coverage import missing_outlets, unmatched_names
 from rag.retrieval.filters import Filters
 from rag.retrieval.planner import as_date
@@ -177,11 +177,12 @@ class AnswerChain:
             standalone, k=self.settings.candidates, as_of=day, filters=filters
         )
         t2 = time.perf_counter()
-        chosen = pick_diverse(
+        chosen = pick_context(
             result.hits,
             self.settings.top_k,
             self.settings.per_article_cap,
             self.settings.context_ratio,
+            result.leaders,
         )
         sources = build_sources(
             standalone,
@@ -201,7 +202,11 @@ class AnswerChain:
             timings={"rewrite": t1 - t0, "retrieve": t2 - t1, "select": t3 - t2},
             retrieval=result,
         )
-        best = max((s.hit.similarity for s in sources), default=0.0)
+        # Relevance to the whole question: a clause leader's similarity is to its clause only.
+        best = max(
+            (s.hit.similarity for s in sources if not s.hit.signals.get("part_only")),
+            default=0.0,
+        )
         publishers = self.retriever.publishers
         absent = missing_outlets(standalone, publishers) if self.settings.coverage_check else []
         unmatched = (
@@ -337,7 +342,11 @@ class AnswerChain:
 
     def _finish(self, prep: Prepared, draft: str, model_name: str, started: float) -> Answer:
         t0 = time.perf_counter()
-        checked = self.checker.check(draft, prep.sources)
+        # A question describing several articles: its clauses are claims the answer rests on
+        # (not after a second reading, when the model saw one source only).
+        plan = prep.retrieval.plan if prep.retrieval is not None else None
+        clauses = [part for part, _ in plan.parts] if plan and not prep.focused else []
+        checked = self.checker.check(draft, prep.sources, clauses)
         prep.timings["check"] = time.perf_counter() - t0
         if checked.refused:
             reason = "the model found no answer in the sources"

@@ -9,7 +9,7 @@ import pytest
 from rag import Byline
 from rag.answer import Answer
 from rag.citations import is_refusal, parse_markers, split_answer, with_markers
-from rag.retrieval.context import build_sources
+from rag.retrieval.context import build_sources, pick_context, pick_diverse
 from rag.retrieval.hits import Hit
 from rag.testing import FakeChatModel, prompt_sources
 from tests.helpers import write_articles
@@ -200,6 +200,28 @@ def _hit(article_id: str, text: str, start: int = 100) -> Hit:
     return Hit(article_id, f"{article_id}:0", article_id, "X", "", None, 1.0, text, start)
 
 
+def _scored(article_id: str, score: float, chunk: int = 0) -> Hit:
+    return Hit(article_id, f"{article_id}:{chunk}", article_id, "X", "", None, score, "text")
+
+
+def test_clause_leaders_take_the_places_of_the_lowest_picks() -> None:
+    hits = [_scored(a, s) for a, s in [("a", 1.0), ("b", 0.9), ("c", 0.8), ("d", 0.7), ("e", 0.4)]]
+    plain = pick_diverse(hits, 3, 2, min_ratio=0.6)
+    assert [h.article_id for h in plain] == ["a", "b", "c"]
+    assert pick_context(hits, 3, 2, 0.6) == plain  # no clauses: the same choice
+    # Two clauses lead to "d" and to "e" (under the score floor): both follow the best hit.
+    leaders = [hits[4], hits[3]]
+    chosen = pick_context(hits, 3, 2, 0.6, leaders)
+    assert [h.article_id for h in chosen] == ["a", "d", "e"]
+    # A leader that is the best hit itself takes no second place.
+    chosen = pick_context(hits, 3, 2, 0.6, [hits[0], hits[3]])
+    assert [h.article_id for h in chosen] == ["a", "d", "b"]
+    # The per-article cap holds for leaders too.
+    twin = [_scored("a", 0.95, chunk=1), _scored("a", 0.93, chunk=2)]
+    chosen = pick_context([hits[0], *twin, *hits[1:]], 4, 2, 0.0, twin)
+    assert [h.chunk_id for h in chosen] == ["a:0", "a:1", "b:0", "c:0"]
+
+
 def test_context_budget_trims_passages_to_the_question(embedder) -> None:
     filler = " ".join(f"Weather note number {i} was unremarkable." for i in range(30))
     key = "Microsoft holds a right of first refusal on new OpenAI capacity."
@@ -259,6 +281,36 @@ def test_markers_whose_passage_does_not_back_the_sentence_are_pruned(embedder) -
     # when no cited passage backs the sentence, the markers stay and the sentence is flagged
     odd = checker.check("Quantum penguins negotiate tariffs with lunar bakeries [1][2].", sources)
     assert odd.pruned == [] and not odd.sentences[0].supported
+
+
+def test_sources_described_by_the_question_are_cited(embedder) -> None:
+    from rag.citations import CitationChecker
+    from rag.retrieval.context import Source
+
+    texts = [
+        "Microsoft keeps a right of first refusal on new OpenAI capacity.",
+        "SoftBank and Oracle will spend one hundred billion dollars on data centres in Abilene.",
+        "Heavy rain closed two ferry routes on Tuesday.",
+    ]
+    sources = [Source(i + 1, _hit(f"a{i}", t, 0), t, 0, len(t)) for i, t in enumerate(texts)]
+    clauses = [
+        "keeps a right of first refusal on new OpenAI capacity as reported by Ledger",
+        "will spend one hundred billion dollars on data centres in Abilene",
+    ]
+    checker = CitationChecker(embedder)
+    plain = checker.check("OpenAI [1].", sources)
+    assert [c.n for c in plain.citations] == [1]
+    checked = checker.check("OpenAI [1]. It is a big week.", sources, clauses)
+    # source 2 backs the second clause: cited on the answer, marked as the checker's
+    assert checked.sentences[0].citations == [1, 2]
+    assert checked.text.startswith("OpenAI [1][2].")
+    cited = {c.n: c for c in checked.citations}
+    assert set(cited) == {1, 2} and cited[2].attributed and not cited[1].attributed
+    assert cited[2].support >= checker.clause_threshold
+    # a clause no source backs well enough cites nothing; a refusal cites nothing at all
+    odd = checker.check("OpenAI [1].", sources, ["quantum penguins negotiate lunar tariffs"])
+    assert [c.n for c in odd.citations] == [1]
+    assert checker.check("The articles don't say.", sources, clauses).citations == []
 
 
 def test_worked_examples_come_before_the_question_and_obey_the_rules(index, embedder) -> None:

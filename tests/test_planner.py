@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from rag.retrieval.filters import Filters
-from rag.retrieval.planner import find_sources, find_time_range, plan_query
+from rag.retrieval.planner import find_sources, find_time_range, plan_query, question_parts
 
 AS_OF = date(2025, 1, 24)  # a Friday
 
@@ -86,3 +86,39 @@ def test_plan_merges_and_splits_comparisons() -> None:
 def test_day_without_year_uses_the_index_when_no_as_of() -> None:
     plan = plan_query("What happened on September 26?", None, [], latest=date(2023, 12, 31))
     assert plan.filters.since == day(2023, 9, 26)
+
+
+MANY_PARTS = (
+    "Which company was accused of rigging search ads to lift revenue according to The Age, "
+    "ranks local results by distance and prominence as reported by The Verge on October 26, "
+    "2023, and faces a publishers' antitrust suit covered by TechCrunch?"
+)
+
+
+def test_a_question_describing_several_articles_splits_into_clauses() -> None:
+    parts = question_parts(MANY_PARTS)
+    assert len(parts) == 3
+    assert "The Age" in parts[0] and "The Verge" in parts[1] and "TechCrunch" in parts[2]
+    assert "October 26, 2023" in parts[1]  # a year after a comma stays with its date
+    assert question_parts("Who won the election this week?") == []
+    # list items ("distance and prominence") stay inside their clause
+    assert question_parts("Did it grow sales, profits, and margins as reported by Fortune?") == []
+
+
+def test_each_clause_searches_its_own_outlet_and_date() -> None:
+    pubs = ["The Age", "The Verge", "TechCrunch"]
+    plan = plan_query(MANY_PARTS, AS_OF, pubs)
+    outlets = [flt.sources for _, flt in plan.parts]
+    assert outlets == [("The Age",), ("The Verge",), ("TechCrunch",)]
+    verge = plan.parts[1][1]
+    assert verge.since == day(2023, 10, 26) and verge.until == day(2023, 10, 26, end=True)
+    assert plan.parts[0][1].since is None  # the first clause names no day (the plan's does)
+
+
+def test_a_quiz_question_with_clauses_is_not_split() -> None:
+    quiz = (
+        "A record-breaking reptile was recently caught in Florida, becoming the heaviest of "
+        "its species ever captured in the state, which animal was it?"
+    )
+    assert question_parts(quiz)  # it has clauses ...
+    assert plan_query(quiz, AS_OF, ["CNN"]).parts == []  # ... but names no article or outlet

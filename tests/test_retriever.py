@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rag import Byline
+from rag.retrieval.filters import Filters
 from tests.helpers import write_articles
 
 
@@ -42,3 +43,22 @@ def test_langchain_retriever_returns_documents(tmp_path: Path, embedder) -> None
     docs = build(tmp_path, embedder).as_retriever(k=2).invoke("Anthropic Trainium chips")
     assert len(docs) <= 2 and docs[0].metadata["article_id"] == "anthropic"
     assert docs[0].page_content and docs[0].metadata["url"].startswith("https://")
+
+
+def test_each_described_article_leads_its_clause(tmp_path: Path, embedder) -> None:
+    byline = build(tmp_path, embedder)
+    question = (
+        "Which company, as reported by Silicon Tribune, plans to spend one hundred billion "
+        "dollars on data centres in Abilene, and named AWS its primary training partner for "
+        "Trainium chips according to Market Wire?"
+    )
+    result = byline.retriever().retrieve(question)
+    assert [flt.sources for _, flt in result.plan.parts] == [
+        ("Silicon Tribune",),
+        ("Market Wire",),
+    ]
+    assert [h.article_id for h in result.leaders] == ["stargate", "anthropic"]
+    # both described articles reach the prompt even with two passages
+    byline.settings.top_k = 2
+    sources = byline.chain().prepare(question, None, None, Filters(), None).sources
+    assert {s.hit.article_id for s in sources} == {"stargate", "anthropic"}

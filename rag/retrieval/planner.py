@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from rag.errors import RagError
+from rag.lexical import tokenize_query
 from rag.retrieval.filters import Filters
 
 _MONTHS = {
@@ -40,6 +41,22 @@ _RELATIVE = re.compile(
     re.I,
 )
 _BEFORE_AFTER = re.compile(r"\b(before|after|since|until|by)\s*$", re.I)
+# Where a question that strings several article descriptions together splits into them: commas,
+# semicolons, "while"/"whereas", and an "and" that opens a new clause rather than a list item.
+_CLAUSE_BREAK = re.compile(
+    r"\s*[,;]\s*|\s+(?:while|whereas)\s+|\s+and\s+(?=(?:the|a|an|is|was|has|had|who|also|"
+    r"its|his|her|their|another|then|according|as|in|on)\b)",
+    re.I,
+)
+_CLAUSE_LEAD = re.compile(r"^(?:and|or|but|also|while|whereas|then)\s+", re.I)
+MAX_PARTS = 5
+_ABOUT_ARTICLES = re.compile(r"\b(?:articles?|reported|reports?)\b", re.I)
+MIN_PART_TERMS = 4
+# Words that say a clause is about an article without saying which one.
+_GENERIC = frozenset(
+    "article articles report reports reported reporting according company individual person "
+    "published publication story news outlet coverage covered".split()
+)
 
 
 @dataclass
@@ -51,6 +68,9 @@ class Plan:
     time_phrase: str | None = None
     sources_named: list[str] = field(default_factory=list)
     subqueries: list[tuple[str, Filters]] = field(default_factory=list)
+    # Clauses that each describe one article ("..., as reported by The Verge, and ... covered
+    # by TechCrunch"), with the outlet and date each names: each gets a search of its own.
+    parts: list[tuple[str, Filters]] = field(default_factory=list)
 
 
 def _day_range(d: date) -> tuple[datetime, datetime]:
@@ -165,6 +185,39 @@ def find_time_range(
     return phrase, lo, hi
 
 
+def question_parts(question: str, min_terms: int = MIN_PART_TERMS) -> list[str]:
+    """The clauses of a question that strings several descriptions together; a piece with fewer
+    than ``min_terms`` content words (a list item, a year) joins the clause before it, or the
+    one after it at the start. None when fewer than two clauses result (a plain question)."""
+    parts: list[str] = []
+    opening = ""  # a short start ("Which company, reported by X") joins the clause after it
+    for piece in _CLAUSE_BREAK.split(question):
+        piece = _CLAUSE_LEAD.sub("", piece.strip(" ?.!'\"")).strip()
+        if not piece:
+            continue
+        if opening:
+            piece, opening = f"{opening}, {piece}", ""
+        if _terms(piece) >= min_terms:
+            parts.append(piece)
+        elif parts:
+            parts[-1] = f"{parts[-1]}, {piece}"
+        else:
+            opening = piece
+    return parts[:MAX_PARTS] if len(parts) >= 2 else []
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return max((d for d in (a, b) if d is not None), default=None)
+
+
+def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+    return min((d for d in (a, b) if d is not None), default=None)
+
+
+def _terms(text: str) -> int:
+    return sum(1 for t in tokenize_query(text) if t not in _GENERIC)
+
+
 def as_date(value: date | datetime | str | None) -> date | None:
     """A day from a date, a datetime or a YYYY-MM-DD (or YYYY/MM/DD) string."""
     if value is None or value == "":
@@ -200,8 +253,8 @@ def plan_query(
     named = find_sources(question, publishers)
     merged = Filters(
         sources=given.sources or tuple(named),
-        since=max((d for d in (given.since, lo) if d is not None), default=None),
-        until=min((d for d in (given.until, hi) if d is not None), default=None),
+        since=_later(given.since, lo),
+        until=_earlier(given.until, hi),
     )
     query = question
     if phrase and re.fullmatch(_RELATIVE.pattern, phrase, re.I):
@@ -212,6 +265,22 @@ def plan_query(
         subqueries = [
             (query, Filters((src,), merged.since, merged.until)) for src in merged.sources
         ]
+    parts: list[tuple[str, Filters]] = []
+    # Only a question about articles (one naming an outlet, or saying "article", "reported") is
+    # split: a quiz question's clauses all describe one event, and searching them apart only
+    # brings in passages about something else.
+    about_articles = bool(named) or bool(_ABOUT_ARTICLES.search(query))
+    for part in question_parts(query) if about_articles else []:
+        _, part_lo, part_hi = find_time_range(part, day, year_ref)
+        outlets = given.sources or tuple(find_sources(part, publishers)) or merged.sources
+        # a day another clause names is not this clause's day
+        flt = Filters(outlets, _later(given.since, part_lo), _earlier(given.until, part_hi))
+        parts.append((part, flt))
     return Plan(
-        query=query, filters=merged, time_phrase=phrase, sources_named=named, subqueries=subqueries
+        query=query,
+        filters=merged,
+        time_phrase=phrase,
+        sources_named=named,
+        subqueries=subqueries,
+        parts=parts,
     )

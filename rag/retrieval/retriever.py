@@ -23,6 +23,7 @@ from rag.retrieval.planner import Plan, as_date, plan_query
 from rag.retrieval.rerank import SignalReranker
 
 RECENT_DAYS = 31
+PART_K = 10  # candidates searched for each clause of a many-part question
 
 
 @dataclass
@@ -31,6 +32,10 @@ class Retrieval:
 
     plan: Plan
     hits: list[Hit] = field(default_factory=list)
+    # The best hit for each clause of the question (``plan.parts``), in clause order. A leader
+    # that the whole-question ranking also found is that hit; one it did not find carries
+    # ``signals["part_only"]`` and its similarity is to the clause, not to the question.
+    leaders: list[Hit] = field(default_factory=list)
 
 
 class NewsRetriever:
@@ -77,7 +82,23 @@ class NewsRetriever:
                 if best is None or hit.signals.get("rrf", 0) > best.signals.get("rrf", 0):
                     merged[hit.chunk_id] = hit
         hits = self.reranker.rerank(plan.query, list(merged.values()), plan.filters, as_of)
-        return Retrieval(plan, hits)
+        return Retrieval(plan, hits, self._leaders(plan, merged, as_of))
+
+    def _leaders(self, plan: Plan, merged: dict[str, Hit], as_of: date | None) -> list[Hit]:
+        """Each clause of the question searched on its own (with the outlet and date it names):
+        a question that describes three articles should put all three in front of the model."""
+        leaders: list[Hit] = []
+        for part, flt in plan.parts:
+            found = self.searcher.search(part, PART_K, flt)
+            if not found:
+                continue
+            top = self.reranker.rerank(part, found, flt, as_of)[0]
+            if top.chunk_id in merged:
+                top = merged[top.chunk_id]
+            else:
+                top.signals["part_only"] = 1.0
+            leaders.append(top)
+        return leaders
 
 
 class BylineRetriever(BaseRetriever):
