@@ -95,7 +95,8 @@ def _scaled(number: str, unit: str) -> str:
 
 
 def normalise_answer(text: str) -> str:
-    """Lower-case, drop citation markers, punctuation and articles; canonicalise numbers.
+    """Lower-case, drop citation markers, punctuation and articles; canonicalise numbers; "&"
+    reads "and".
 
     "$1 billion", "1 billion", "$1B", "one billion" and "1,000,000,000" all become
     ``1000000000``; decimals keep their point ("18.4 billion" → ``18400000000``).
@@ -103,7 +104,7 @@ def normalise_answer(text: str) -> str:
     text = unicodedata.normalize("NFKC", text or "").translate(_QUOTES).lower()
     text = _CITATION.sub(" ", text)
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 100,000 → 100000
-    text = text.replace("$", " ").replace("€", " ").replace("£", " ")
+    text = text.replace("$", " ").replace("€", " ").replace("£", " ").replace("&", " and ")
     # Spelled-out counts before a unit or standing alone: "one million" → "1 million".
     words = text.split()
     for i, w in enumerate(words):

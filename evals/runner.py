@@ -329,7 +329,6 @@ def evaluate_item(
     sources = [s.get("article_id") for s in answer.sources if s.get("article_id")]
     cited = list(answer.cited_article_ids)
     model_cited = M.dedupe(c.article_id for c in answer.citations if not c.attributed)
-    correct = (not answer.abstained) and item.answerable and M.is_correct(answer.text, item.answers)
     rec.update(
         {
             "response": answer.text,
@@ -349,19 +348,28 @@ def evaluate_item(
             "n_citations": len(answer.citations),
             "n_attributed": sum(1 for c in answer.citations if c.attributed),
             "sentences_supported": [bool(s.supported) for s in answer.sentences],
-            "correct": bool(correct),
-            "token_f1": M.token_f1(answer.text, item.answers) if item.answerable else None,
-            "crag": M.crag_score(item.answerable, bool(answer.abstained), bool(correct)),
             "ttft": ttft,
             "seconds": wall,
             "timings": dict(answer.timings),
         }
     )
+    score_answer(rec, item)
     if item.answerable and answer.abstained:
         rec["names_absent_from_index"] = names_absent_from_index(byline, item.question)
     if judge is not None and item.answerable and not answer.abstained:
         rec["judge_correct"] = judge(item, answer.text)
     return rec
+
+
+def score_answer(rec: dict[str, Any], item: EvalItem) -> None:
+    """Correctness, token F1 and CRAG of the record's response against the item's answers.
+    Records a resumed run reuses are scored again, so a finished run resumed is re-scored with
+    the current metrics and answers."""
+    abstained = bool(rec["abstained"])
+    correct = not abstained and item.answerable and M.is_correct(rec["response"], item.answers)
+    rec["correct"] = bool(correct)
+    rec["token_f1"] = M.token_f1(rec["response"], item.answers) if item.answerable else None
+    rec["crag"] = M.crag_score(item.answerable, abstained, bool(correct))
 
 
 # --------------------------------------------------------------------------- aggregate
@@ -544,13 +552,17 @@ def run_suite(
 
     With ``checkpoint`` (a JSONL file), each finished record is appended to it as it completes,
     and records already in it (from an interrupted run, same question ids) are reused, so a
-    long run picks up where it stopped."""
+    long run picks up where it stopped; their answers are scored again with the current
+    metrics, so resuming a finished run re-scores it without asking the model anything."""
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
     gold_check = resolve_gold(items, byline) if check_gold else {}
     done = load_checkpoint(checkpoint, answers=not retrieval_only) if checkpoint else {}
     todo = [item for item in items if item.id not in done]
+    for item in items:
+        if item.id in done and not retrieval_only:
+            score_answer(done[item.id], item)
     bar = tqdm(
         total=len(items),
         initial=len(items) - len(todo),

@@ -45,6 +45,7 @@ def test_dedupe_keeps_first_occurrence_order():
         ("“Squid Game”", "squid game"),
         ("The Stargate Project [2].", "stargate project"),
         ("MI450", "mi450"),
+        ("AT&T", "at and t"),
     ],
 )
 def test_normalise_answer(text, expected):
@@ -58,6 +59,7 @@ def test_containment_matches_whole_words_and_aliases():
     assert M.answer_contains("They said one million TPUs.", ["1 million"])
     assert M.answer_contains("Abilene, Texas", ["Abilene"])
     assert M.answer_contains("Masayoshi Son chairs it", ["Masayoshi Son", "Son"])
+    assert M.answer_contains("In New Jersey and Oregon [1].", ["New Jersey & Oregon"])
     # Whole words only: "16" is not inside "160", "Son" is not inside "Sony".
     assert not M.answer_contains("About 160 gigawatts", ["16"])
     assert not M.answer_contains("Sony said so", ["Son"])

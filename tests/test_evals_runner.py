@@ -317,6 +317,26 @@ def test_checkpoint_records_each_question_and_a_rerun_reuses_them(
     assert resumed.aggregate["n_items"] == 3
 
 
+def test_resuming_a_finished_run_scores_its_answers_again(byline, corpus, dataset, tmp_path):
+    byline.ingest([corpus], progress=False)
+    items = read_byline(dataset)[:2]
+    checkpoint = tmp_path / "records.jsonl"
+    first = run_suite(items, byline, progress=False, checkpoint=checkpoint)
+    answered = next(r for r in first.records if r["correct"])
+    # The saved record was scored against an answer its response does not contain ...
+    stale = {**answered, "correct": False, "crag": -1, "token_f1": 0.0}
+    lines = [json.dumps(stale if r["id"] == stale["id"] else r) for r in first.records]
+    checkpoint.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    model = byline.chat_model()[0]
+    calls_before = len(model.prompts)
+    again = run_suite(items, byline, progress=False, checkpoint=checkpoint)
+    assert len(model.prompts) == calls_before  # nothing asked again
+    rescored = next(r for r in again.records if r["id"] == stale["id"])
+    # ... and is scored afresh from its response
+    assert rescored["correct"] is True and rescored["crag"] == 1
+    assert again.aggregate["accuracy"] == first.aggregate["accuracy"]
+
+
 def test_checkpoint_from_retrieval_only_is_not_reused_for_answers(
     byline, corpus, dataset, tmp_path
 ):
