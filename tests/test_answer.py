@@ -307,6 +307,13 @@ def test_sources_described_by_the_question_are_cited(embedder) -> None:
     cited = {c.n: c for c in checked.citations}
     assert set(cited) == {1, 2} and cited[2].attributed and not cited[1].attributed
     assert cited[2].support >= checker.clause_threshold
+    # A source that backs no clause is not what the answer rests on: its marker goes, even on
+    # a bare "Yes" (which otherwise keeps every marker), unless it is all the answer cites.
+    yes = checker.check("Yes [1][3].", sources, clauses)
+    assert yes.sentences[0].citations == [1, 2] and yes.pruned == [3]
+    assert yes.text == "Yes [1][2]."
+    alone = checker.check("Yes [3].", sources, clauses)
+    assert 3 in alone.sentences[0].citations and alone.pruned == []
     # a clause no source backs well enough cites nothing; a refusal cites nothing at all
     odd = checker.check("OpenAI [1].", sources, ["quantum penguins negotiate lunar tariffs"])
     assert [c.n for c in odd.citations] == [1]
