@@ -62,16 +62,33 @@ def strip_markers(text: str) -> str:
     return _MARKER.sub("", text).strip()
 
 
+# The model sometimes names the source by its kind ("The filing doesn't say."). Such a sentence
+# is a refusal only when it opens the sentence and cites nothing: "The report did not mention
+# layoffs [2]." answers a question about that report.
+_DOCUMENT_NOUNS = (
+    "filing", "report", "passage", "excerpt", "text", "story", "document", "statement",
+    "release", "announcement", "data",
+)  # fmt: skip
+_UNCITED_REFUSAL = re.compile(
+    r"^(?:the|this|that|these|those)\s+(?:"
+    + "|".join(_DOCUMENT_NOUNS)
+    + r")s?\s+(?:don't|do not|doesn't|does not|did not|didn't)\s+"
+    r"(?:say|mention|state|specify|report|give|disclose)\b"
+)
+
+
 def is_refusal(text: str) -> bool:
     """Whether a (first) sentence says the sources do not answer."""
-    norm = text.lower().replace("’", "'")
-    return bool(_REFUSAL.search(norm)) or any(phrase in norm for phrase in _REFUSALS)
+    norm = text.lower().replace("’", "'").strip()
+    if _REFUSAL.search(norm) or any(phrase in norm for phrase in _REFUSALS):
+        return True
+    return bool(_UNCITED_REFUSAL.match(norm)) and not parse_markers(norm)
 
 
 # How refusals open: streamed text that is still a prefix of one of these may yet be a refusal.
 _REFUSAL_OPENINGS = tuple(
     f"the {noun} {verb}"
-    for noun in ("articles", "article", "sources", "source")
+    for noun in ("articles", "article", "sources", "source", *_DOCUMENT_NOUNS)
     for verb in ("don't", "do not", "doesn't", "does not", "did not", "didn't")
 ) + ("i don't know", "i do not know", "not in the articles", "there is no information")
 

@@ -50,6 +50,18 @@ def test_marker_parsing() -> None:
     assert not is_refusal("The article says sources do matter [2].")
 
 
+def test_a_refusal_naming_the_kind_of_source_is_a_refusal_unless_it_cites() -> None:
+    from rag.citations import may_be_refusal, refuses
+
+    assert refuses("The filing doesn't say.") and refuses("The report does not mention it.")
+    assert is_refusal("These statements do not say")
+    # a cited sentence about what a report left out answers a question about that report
+    assert not is_refusal("The report did not mention layoffs [2].")
+    assert not is_refusal("Microsoft said the filing doesn't say much.")
+    assert not refuses("The Texas filing is due in May [1].")
+    assert may_be_refusal("The filing does") and not may_be_refusal("The filing is")
+
+
 def test_answer_cites_source_one_and_records_everything(index, embedder) -> None:
     fake = FakeChatModel(mode="cite")
     answer = open_with(index, embedder, fake).ask(ROFR_Q)
