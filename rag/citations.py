@@ -21,10 +21,11 @@ from rag.sentences import sentence_spans
 
 _MARKER = re.compile(r"\s*\[(?:(?:sources?|src)\s*)?(\d+(?:\s*(?:,|;|and|&)\s*\d+)*)\]", re.I)
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[(?:(?:sources?|src)\s*)?\d+(?:\s*[,;]\s*\d+)*\])+", re.I)
+_NEGATIONS = ("don't", "do not", "doesn't", "does not", "did not", "didn't")
+_NOT = "(?:" + "|".join(_NEGATIONS) + ")"
 # "The articles don't say", "the article doesn't mention", "the sources do not contain" ...
 _REFUSAL = re.compile(
-    r"\b(?:articles?|sources?)\s+(?:don't|do not|doesn't|does not|did not|didn't)\s+"
-    r"(?:say|mention|state|contain|specify|report)"
+    r"\b(?:articles?|sources?)\s+" + _NOT + r"\s+(?:say|mention|state|contain|specify|report)"
 )
 _REFUSALS = (  # phrasings the pattern above does not cover
     "not in the articles",
@@ -72,8 +73,9 @@ _DOCUMENT_NOUNS = (
 _UNCITED_REFUSAL = re.compile(
     r"^(?:the|this|that|these|those)\s+(?:"
     + "|".join(_DOCUMENT_NOUNS)
-    + r")s?\s+(?:don't|do not|doesn't|does not|did not|didn't)\s+"
-    r"(?:say|mention|state|specify|report|give|disclose)\b"
+    + r")s?\s+"
+    + _NOT
+    + r"\s+(?:say|mention|state|specify|report|give|disclose)\b"
 )
 
 
@@ -89,7 +91,7 @@ def is_refusal(text: str) -> bool:
 _REFUSAL_OPENINGS = tuple(
     f"the {noun} {verb}"
     for noun in ("articles", "article", "sources", "source", *_DOCUMENT_NOUNS)
-    for verb in ("don't", "do not", "doesn't", "does not", "did not", "didn't")
+    for verb in _NEGATIONS
 ) + ("i don't know", "i do not know", "not in the articles", "there is no information")
 
 
