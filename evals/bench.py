@@ -31,6 +31,7 @@ from evals.bench_ingest import (
 )
 from evals.datasets import SUITES, load_items
 from evals.runner import git_commit
+from rag.local_model import usable_cores
 
 
 def questions(shared_data: Path | None, n: int) -> list[Any]:
@@ -184,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 doc["answers"] = bench_answers(byline, items[: args.answers], args.llm)
             doc["config"] = byline.settings.public_dict()
+            doc["usable_cores"] = usable_cores()
             doc["peak_rss_mb_total"] = round(peak_rss_mb(), 1)  # with the chat model loaded
             byline.close()
     except (FileNotFoundError, RagError) as exc:

@@ -38,6 +38,7 @@ from evals.runner import (
     select_items,
     write_outputs,
 )
+from rag.local_model import usable_cores
 
 
 class UsageError(Exception):
@@ -220,6 +221,7 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
         "index": str(byline.index_dir),
         "index_stats": {"articles": report.articles, "chunks": report.chunks},
         "config": settings.public_dict(),
+        "usable_cores": usable_cores(),  # the embedded model's default thread counts follow it
         "prompt_hash": chain_prompt_hash,
         "models": {
             "llm": None if args.retrieval_only else settings.llm,

@@ -33,6 +33,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field
 
 from rag.errors import ConfigError, ModelError
 
@@ -267,6 +268,26 @@ def require_llama_cpp() -> Any:
     return llama_cpp
 
 
+# Writing a token is limited by memory bandwidth more than arithmetic, so beyond a few threads
+# generation gains little and competes with everything else on the machine.
+GENERATION_THREAD_CAP = 4
+
+
+def usable_cores() -> int:
+    """CPUs this process may run on (its affinity where the platform reports one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def default_threads(generation: bool) -> int:
+    """llama.cpp threads when the settings name none: every usable core for reading the prompt,
+    at most ``GENERATION_THREAD_CAP`` of them for writing the answer."""
+    cores = usable_cores()
+    return min(cores, GENERATION_THREAD_CAP) if generation else cores
+
+
 @lru_cache(maxsize=4)
 def load_llama(
     path: str, n_ctx: int, n_threads: int, n_threads_batch: int, slot: str = "answer"
@@ -312,8 +333,8 @@ class LlamaCppChat(BaseChatModel):
 
     model_path: str
     n_ctx: int = 4096
-    n_threads: int = 1
-    n_threads_batch: int = 2
+    n_threads: int = Field(default_factory=lambda: default_threads(generation=True))
+    n_threads_batch: int = Field(default_factory=lambda: default_threads(generation=False))
     temperature: float = 0.0
     max_tokens: int = 320
     stop: list[str] | None = None

@@ -21,6 +21,7 @@ from rag.local_model import (
     GGUF_MAGIC,
     INSTALL_LOCAL,
     PackagedGGUF,
+    default_threads,
     ensure_gguf,
     find_parts,
     load_llama,
@@ -433,6 +434,35 @@ def test_local_without_llama_cpp_says_what_to_install(
     with pytest.raises(ModelError, match=r"pip install 'byline\[local\]'"):
         make_chat_model(settings(llm="local:qwen2.5-coder-1.5b", model_dir=models))
     assert not models.exists()
+
+
+@pytest.mark.parametrize(("cores", "generation", "prompt"), [(1, 1, 1), (2, 2, 2), (8, 4, 8)])
+def test_thread_defaults_follow_the_usable_cores(
+    monkeypatch: pytest.MonkeyPatch, cores: int, generation: int, prompt: int
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert default_threads(generation=True) == generation
+    assert default_threads(generation=False) == prompt
+
+
+def test_local_model_gets_the_configured_or_the_default_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("llama_cpp")
+    model = tmp_path / "mine.gguf"
+    model.write_bytes(GGUF_MAGIC + b"\0" * 16)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5}, raising=False)
+    loads: list[tuple[int, int]] = []
+
+    def record(path: str, n_ctx: int, n_threads: int, n_threads_batch: int, slot: str) -> None:
+        loads.append((n_threads, n_threads_batch))
+
+    import rag.local_model
+
+    monkeypatch.setattr(rag.local_model, "load_llama", record)
+    make_chat_model(settings(llm=f"local:{model}"))
+    make_chat_model(settings(llm=f"local:{model}", llm_threads=1, llm_batch_threads=3))
+    assert loads == [(4, 6), (1, 3)]
 
 
 # --- the real embedded model ----------------------------------------------------------------
