@@ -241,6 +241,20 @@ def _prepare(byline: Any, item: EvalItem) -> Any:
     return chain().prepare(item.question, None, item.as_of, Filters(), None)
 
 
+def _read_before_refusing(byline: Any, item: EvalItem) -> tuple[list[str], list[str]] | None:
+    """The articles and excerpts the model read before it refused: the prompt's sources and, when
+    it ran, the second reading's longer excerpt of the best one. A refusal's ``Answer`` lists the
+    closest articles instead, so they are prepared again (retrieval is deterministic)."""
+    prep = _prepare(byline, item)
+    if prep is None or prep.abstain_reason is not None:
+        return None
+    sources = list(prep.sources)
+    focus = byline.chain().focus_source(prep)
+    if focus is not None:
+        sources.append(focus)
+    return M.dedupe(s.hit.article_id for s in sources), [s.passage for s in sources]
+
+
 def _context(prep: Any, item: EvalItem) -> dict[str, Any]:
     """What the chain would put in the prompt, and whether it would abstain before the model:
     measured without the model, so context settings can be compared cheaply."""
@@ -327,6 +341,12 @@ def evaluate_item(
         rec["error"] = f"answer: {type(exc).__name__}: {exc}"
         return rec
     sources = [s.get("article_id") for s in answer.sources if s.get("article_id")]
+    # What the model read: an abstention's sources are the closest articles, not a prompt.
+    context_ids = [] if answer.abstained else M.dedupe(sources)
+    passages = [] if answer.abstained else [s.get("passage") or "" for s in answer.sources]
+    if answer.abstained and answer.draft:  # the model refused, having read the prompt's sources
+        read = _read_before_refusing(byline, item)
+        context_ids, passages = read if read is not None else ([], [])
     cited = list(answer.cited_article_ids)
     model_cited = M.dedupe(c.article_id for c in answer.citations if not c.attributed)
     rec.update(
@@ -337,11 +357,9 @@ def evaluate_item(
             "abstain_reason": answer.abstain_reason,
             "model": answer.model,
             "prompt_hash": answer.prompt_hash,
-            "context_ids": [] if answer.abstained else M.dedupe(sources),
-            "context_chars": sum(len(s.get("passage") or "") for s in answer.sources),
-            "answer_in_context": answer_in_context(
-                item, [s.get("passage") or "" for s in answer.sources]
-            ),
+            "context_ids": context_ids,
+            "context_chars": sum(len(p) for p in passages),
+            "answer_in_context": answer_in_context(item, passages),
             "closest_ids": M.dedupe(sources) if answer.abstained else [],
             "cited_ids": cited,
             "model_cited_ids": model_cited,

@@ -281,7 +281,7 @@ class AnswerChain:
             draft = yield from self._generate(model, prep, prep.sources, shown)
             prep.timings["generate"] = time.perf_counter() - t_gen
             refused = refuses(draft)
-            focus = self._focus_source(prep) if refused else None
+            focus = self.focus_source(prep) if refused else None
             if focus is not None:
                 t_focus = time.perf_counter()
                 second = yield from self._generate(model, prep, [focus], shown)
@@ -325,7 +325,7 @@ class AnswerChain:
             yield held
         return draft
 
-    def _focus_source(self, prep: Prepared) -> Source | None:
+    def focus_source(self, prep: Prepared) -> Source | None:
         """After a refusal, the best passage when it is relevant enough to read again on its
         own, excerpted at up to ``focus_chars``: a small model shown four short excerpts
         sometimes misses an answer that it finds in the best passage alone, or that the short

@@ -96,6 +96,27 @@ def test_run_suite_on_an_injected_byline(byline, corpus, dataset):
     assert result.gold_check == {"checked": True, "repaired": 0, "missing": []}
 
 
+def test_a_refusal_is_measured_on_what_the_model_read_not_on_the_closest_articles(
+    tmp_path, corpus, dataset
+):
+    refusing = FakeChatModel(mode="refuse")
+    b = Byline.open(
+        tmp_path / "refusing", embedder=HashEmbeddings(), embed_model="hash", chat_model=refusing
+    )
+    try:
+        b.ingest([corpus], progress=False)
+        (rec,) = run_suite(read_byline(dataset)[:1], b, progress=False).records
+    finally:
+        b.close()
+    assert rec["abstained"] and rec["draft"] and rec["closest_ids"]
+    prompt = refusing.prompts[0]
+    # The record's context is the prompt's sources: each article's title was in the prompt, and
+    # the gold answer ("Microsoft") was both in the prompt and counted as in the context.
+    assert rec["context_ids"] and "rofr" in rec["context_ids"]
+    assert "Microsoft" in prompt and rec["answer_in_context"] is True
+    assert 0 < rec["context_chars"] <= len(prompt)
+
+
 def test_retrieval_only_skips_the_model(byline, corpus, dataset):
     byline.ingest([corpus], progress=False)
     result = run_suite(read_byline(dataset), byline, retrieval_only=True, progress=False)
