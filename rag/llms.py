@@ -112,20 +112,16 @@ def _api_key(settings: Settings, provider: str, optional: bool) -> str:
 
 
 def _local(model: str, settings: Settings) -> BaseChatModel:
-    from rag.local_model import (
-        LlamaCppChat,
-        default_threads,
-        require_llama_cpp,
-        resolve_local_model,
-    )
+    from rag.local_model import LlamaCppChat, require_llama_cpp, resolve_local_model
 
     require_llama_cpp()
     path = resolve_local_model(model, settings.model_dir)
+    # Thread counts the settings leave out take the chat model's defaults (from the usable cores).
+    threads = {"n_threads": settings.llm_threads, "n_threads_batch": settings.llm_batch_threads}
     chat = LlamaCppChat(
         model_path=str(path),
         n_ctx=max(settings.llm_ctx, MIN_LOCAL_CTX),  # prompts are sized for at least this
-        n_threads=settings.llm_threads or default_threads(generation=True),
-        n_threads_batch=settings.llm_batch_threads or default_threads(generation=False),
+        **{name: n for name, n in threads.items() if n is not None},
         temperature=settings.llm_temperature,
         max_tokens=settings.llm_max_tokens,
     )

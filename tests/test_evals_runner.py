@@ -110,8 +110,8 @@ def test_a_refusal_is_measured_on_what_the_model_read_not_on_the_closest_article
         b.close()
     assert rec["abstained"] and rec["draft"] and rec["closest_ids"]
     prompt = refusing.prompts[0]
-    # The record's context is the prompt's sources: each article's title was in the prompt, and
-    # the gold answer ("Microsoft") was both in the prompt and counted as in the context.
+    # The record's context is the prompt's sources: the gold article was in the prompt, and the
+    # gold answer ("Microsoft") was both in the prompt and counted as in the context.
     assert rec["context_ids"] and "rofr" in rec["context_ids"]
     assert "Microsoft" in prompt and rec["answer_in_context"] is True
     assert 0 < rec["context_chars"] <= len(prompt)
