@@ -355,6 +355,9 @@ def evaluate_item(
             "draft": answer.draft,
             "abstained": bool(answer.abstained),
             "abstain_reason": answer.abstain_reason,
+            "focused": bool(answer.focused),
+            "overruled": bool(answer.overruled),
+            "refusal_probability": answer.refusal_probability,
             "model": answer.model,
             "prompt_hash": answer.prompt_hash,
             "context_ids": context_ids,
@@ -490,6 +493,11 @@ def aggregate(records: Sequence[dict[str, Any]], retrieval_only: bool = False) -
             if have_answers
             else None,
             "false_abstentions": sum(1 for r in ans_gold if r["abstained"])
+            if have_answers
+            else None,
+            # refusals the model gave a low probability, replaced by its cited answer
+            "overruled": sum(1 for r in answered if r.get("overruled")) if have_answers else None,
+            "overruled_correct": sum(1 for r in answered if r.get("overruled") and r["correct"])
             if have_answers
             else None,
         }
@@ -772,6 +780,8 @@ HEADLINE = (
     "false_abstention_rate",
     "false_abstentions",
     "false_abstentions_name_absent",
+    "overruled",
+    "overruled_correct",
     "crag_score",
     "retrieval_p50",
     "ttft_p50",

@@ -60,6 +60,10 @@ class Answer:
     dropped_citations: list[int] = field(default_factory=list)
     pruned_citations: list[int] = field(default_factory=list)
     focused: bool = False  # refused over all sources, then answered from the best one read alone
+    # The probability the model gave its refusal, when it refused and can report one; a refusal
+    # under the ``overrule_refusal_below`` setting was replaced by its best cited answer.
+    refusal_probability: float | None = None
+    overruled: bool = False
 
     @property
     def cited_article_ids(self) -> list[str]:

@@ -105,6 +105,8 @@ class Prepared:
     timings: dict[str, float] = field(default_factory=dict)
     retrieval: Retrieval | None = None  # the plan and every ranked hit, before selection
     focused: bool = False  # answered on a second reading of the best passage alone
+    overruled: bool = False  # a refusal the model gave a low probability, replaced (_overrule)
+    refusal_probability: float | None = None
 
 
 class _FirstShown:
@@ -281,6 +283,11 @@ class AnswerChain:
             draft = yield from self._generate(model, prep, prep.sources, shown)
             prep.timings["generate"] = time.perf_counter() - t_gen
             refused = refuses(draft)
+            overruled = self._overrule(model, prep) if refused else None
+            if overruled is not None:
+                draft, refused, prep.overruled = overruled, False, True
+                shown.mark()
+                yield overruled
             focus = self.focus_source(prep) if refused else None
             if focus is not None:
                 t_focus = time.perf_counter()
@@ -301,11 +308,7 @@ class AnswerChain:
         """Stream one draft over ``sources``; returns the whole draft. Text that may still turn
         out to be the refusal is held back, so a refusal that a focused second reading
         replaces is never shown."""
-        inputs = {
-            "sources": format_sources(sources),
-            "as_of": prep.as_of.isoformat(),
-            "question": prep.query,
-        }
+        inputs = self._inputs(prep, sources)
         pieces: list[str] = []
         held: str | None = ""
         for piece in self.generator(model).stream(inputs):
@@ -324,6 +327,42 @@ class AnswerChain:
             shown.mark()
             yield held
         return draft
+
+    @staticmethod
+    def _inputs(prep: Prepared, sources: Sequence[Source]) -> dict[str, str]:
+        return {
+            "sources": format_sources(sources),
+            "as_of": prep.as_of.isoformat(),
+            "question": prep.query,
+        }
+
+    def _overrule(self, model: BaseChatModel, prep: Prepared) -> str | None:
+        """After a refusal: when the model itself gave the refusal a probability under
+        ``overrule_refusal_below``, its best reply that does not start like the refusal, if the
+        cite-check finds every sentence of it cited and supported; otherwise None (the refusal
+        stands). A small model often refuses with the answer in front of it while putting most
+        of its probability on answers. Needs a model that reports the probability of a reply
+        (``text_probability``, the embedded model); other models keep their refusals."""
+        below = self.settings.overrule_refusal_below
+        probability = getattr(model, "text_probability", None)
+        if below <= 0 or not callable(probability):
+            return None
+        t0 = time.perf_counter()
+        messages = self._answer_prompt.format_messages(**self._inputs(prep, prep.sources))
+        prep.refusal_probability = round(float(probability(messages, NOT_IN_ARTICLES)), 4)
+        if prep.refusal_probability >= below:
+            prep.timings["overrule"] = time.perf_counter() - t0
+            return None
+        reply = StrOutputParser().invoke(model.invoke(messages, avoid_start=NOT_IN_ARTICLES))
+        prep.timings["overrule"] = time.perf_counter() - t0
+        if refuses(reply):
+            return None
+        checked = self.checker.check(reply, prep.sources)
+        if checked.refused or not checked.sentences:
+            return None
+        if not all(s.supported for s in checked.sentences):
+            return None
+        return reply
 
     def focus_source(self, prep: Prepared) -> Source | None:
         """After a refusal, the best passage when it is relevant enough to read again on its
@@ -364,6 +403,7 @@ class AnswerChain:
             dropped_citations=checked.dropped,
             pruned_citations=checked.pruned,
             focused=prep.focused,
+            overruled=prep.overruled,
         )
 
     def _abstention(
@@ -391,5 +431,6 @@ class AnswerChain:
             timings={k: round(v, 4) for k, v in prep.timings.items()},
             query=prep.query,
             filters=prep.filters.to_dict(),
+            refusal_probability=prep.refusal_probability,
             **fields,
         )

@@ -99,6 +99,19 @@ class Settings(BaseSettings):
         le=4000,
         description="Longest excerpt of the best passage on the second reading.",
     )
+    # Chosen on development data: the embedded model gave each of its 16 refusals on the 103
+    # RealTime QA dev questions (all answerable) a probability of 0.08-0.43, and 15 were under
+    # 0.30; each of the 6 unanswerable smoke questions it refused got 0.31-0.61. At 0.25 the
+    # replies that pass the cite-check turn 5 of those refusals into correct answers and 3 into
+    # wrong ones, and every unanswerable smoke question stays refused (see evals/README.md).
+    overrule_refusal_below: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="A refusal the model gives a lower probability than this is replaced by "
+        "its best reply that is not a refusal, if every sentence of it is cited and supported "
+        "(needs a model that reports probabilities: the embedded one); 0 = never.",
+    )
     coverage_check: bool = Field(
         True,
         description="Abstain when the question names an outlet or a name no article covers.",

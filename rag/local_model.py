@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import math
 import os
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from filelock import FileLock
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -364,12 +366,35 @@ class LlamaCppChat(BaseChatModel):
         return self if slot == self.slot else self.model_copy(update={"slot": slot})
 
     def _params(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> dict:
-        return {
+        params = {
             "messages": [_message_dict(m) for m in messages],
             "temperature": kwargs.get("temperature", self.temperature),
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
             "stop": stop or self.stop or [],
         }
+        if kwargs.get("avoid_start"):
+            first = self._tokens(kwargs["avoid_start"])[:1]
+            params["logits_processor"] = require_llama_cpp().LogitsProcessorList([_BanFirst(first)])
+        return params
+
+    def _tokens(self, text: str) -> list[int]:
+        return list(self.loaded().llama.tokenize(text.encode(), add_bos=False, special=False))
+
+    def text_probability(self, messages: list[BaseMessage], text: str) -> float:
+        """The probability that the model, given ``messages``, writes ``text`` as its reply
+        (greedy reading, so the same prompt just answered is mostly in llama.cpp's cache and
+        this costs about one token's time per token of ``text``)."""
+        forced = _Force(self._tokens(text))
+        loaded = self.loaded()
+        params = {
+            **self._params(messages, None),
+            "max_tokens": len(forced.tokens),
+            "temperature": 0.0,
+            "logits_processor": require_llama_cpp().LogitsProcessorList([forced]),
+        }
+        with loaded.lock, _prompt_must_fit(self.n_ctx):
+            loaded.llama.create_chat_completion(**params)
+        return math.exp(sum(forced.logprobs))
 
     def _generate(
         self,
@@ -419,6 +444,51 @@ class LlamaCppChat(BaseChatModel):
                 if run_manager and text:
                     run_manager.on_llm_new_token(text, chunk=chunk)
                 yield chunk
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    x = np.asarray(logits, dtype=np.float64)
+    shifted = x - x.max()
+    return shifted - math.log(float(np.exp(shifted).sum()))
+
+
+class _Force:
+    """A llama.cpp logits processor that makes the model write ``tokens`` and records the
+    log-probability the model gave each of them before it was forced."""
+
+    def __init__(self, tokens: Sequence[int]) -> None:
+        self.tokens = list(tokens)
+        self.logprobs: list[float] = []
+        self._start: int | None = None
+
+    def __call__(self, input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        if self._start is None:
+            self._start = len(input_ids)
+        step = len(input_ids) - self._start
+        if step >= len(self.tokens):
+            return logits
+        token = self.tokens[step]
+        self.logprobs.append(float(_log_softmax(logits)[token]))
+        forced = np.full_like(logits, -np.inf)
+        forced[token] = 0.0
+        return forced
+
+
+class _BanFirst:
+    """A llama.cpp logits processor that keeps the reply from starting with given tokens."""
+
+    def __init__(self, tokens: Sequence[int]) -> None:
+        self.tokens = list(tokens)
+        self._start: int | None = None
+
+    def __call__(self, input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        if self._start is None:
+            self._start = len(input_ids)
+        if len(input_ids) > self._start or not self.tokens:
+            return logits
+        banned = logits.copy()
+        banned[self.tokens] = -np.inf
+        return banned
 
 
 @contextmanager

@@ -78,29 +78,42 @@ class FakeChatModel(BaseChatModel):
 
     Modes: ``cite`` answers with the first sentence of source [1] and cites it; ``nomarker`` does
     the same without a marker; ``out_of_range`` cites a source that does not exist; ``refuse``
-    says the articles don't say; ``script`` returns ``responses`` in turn. Every prompt is kept
-    in ``prompts`` so tests can inspect what the model was shown.
+    says the articles don't say (asked not to start that way, it answers as ``cite`` does);
+    ``script`` returns ``responses`` in turn. Every prompt is kept in ``prompts`` so tests can
+    inspect what the model was shown (and in ``scored`` those it was asked the probability of a
+    reply for). ``text_probability`` reports ``refusal_probability`` for
+    the refusal (1.0 unless set) and 0.0 for any other text, so tests can script how sure the
+    model is of refusing.
     """
 
     mode: str = "cite"
     responses: list[str] = Field(default_factory=list)
     prompts: list[str] = Field(default_factory=list)
     chunk_words: int = 1
+    refusal_probability: float = 1.0
+    avoided: list[str] = Field(default_factory=list)
+    scored: list[str] = Field(default_factory=list)
+
+    def text_probability(self, messages: list[BaseMessage], text: str) -> float:
+        self.scored.append("\n\n".join(str(m.content) for m in messages))
+        return self.refusal_probability if text.strip() == NOT_IN_ARTICLES else 0.0
 
     @property
     def _llm_type(self) -> str:
         return "byline-fake"
 
-    def _reply(self, messages: list[BaseMessage]) -> str:
+    def _reply(self, messages: list[BaseMessage], avoid_start: str | None = None) -> str:
         prompt = "\n\n".join(str(m.content) for m in messages)
         self.prompts.append(prompt)
+        if avoid_start:
+            self.avoided.append(avoid_start)
         if "standalone question" in prompt:
             return self._rewrite(messages)
         if self.mode == "script":
             if not self.responses:
                 raise RuntimeError("FakeChatModel ran out of scripted responses")
             return self.responses.pop(0)
-        if self.mode == "refuse":
+        if self.mode == "refuse" and not avoid_start:
             return NOT_IN_ARTICLES
         sources = prompt_sources(prompt)
         if not sources:
@@ -127,7 +140,8 @@ class FakeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(self._reply(messages)))])
+        reply = self._reply(messages, kwargs.get("avoid_start"))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(reply))])
 
     def _stream(
         self,
@@ -136,7 +150,7 @@ class FakeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        pieces = re.findall(r"\S+\s*", self._reply(messages))
+        pieces = re.findall(r"\S+\s*", self._reply(messages, kwargs.get("avoid_start")))
         for i in range(0, len(pieces), self.chunk_words):
             chunk = ChatGenerationChunk(
                 message=AIMessageChunk("".join(pieces[i : i + self.chunk_words]))

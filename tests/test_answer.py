@@ -439,6 +439,42 @@ def test_no_second_reading_when_disabled_or_the_best_passage_is_weak(index, embe
         assert answer.abstained and len(fake.prompts) == 1 and "focus" not in answer.timings
 
 
+def test_a_refusal_the_model_doubts_is_replaced_by_its_cited_answer(index, embedder) -> None:
+    fake = FakeChatModel(mode="refuse", refusal_probability=0.1)
+    text, answer = _streamed(open_with(index, embedder, fake, focus_retry=False), ROFR_Q)
+    assert not answer.abstained and answer.overruled and answer.refusal_probability == 0.1
+    assert "don't say" not in "".join(text) and "".join(text).strip() == answer.draft.strip()
+    assert answer.cited_article_ids == ["rofr"] and answer.sentences[0].supported
+    # the probability was asked of the prompt just refused, and the second reply was asked
+    # not to start like the refusal
+    assert fake.scored == fake.prompts[:1] and fake.avoided == ["The articles don't say."]
+    assert len(fake.prompts) == 2 and "overrule" in answer.timings
+
+
+def test_a_refusal_the_model_is_sure_of_stands(index, embedder) -> None:
+    fake = FakeChatModel(mode="refuse", refusal_probability=0.6)
+    answer = open_with(index, embedder, fake, focus_retry=False).ask(ROFR_Q)
+    assert answer.abstained and not answer.overruled and answer.refusal_probability == 0.6
+    assert len(fake.prompts) == 1 and len(fake.scored) == 1 and not fake.avoided
+
+
+def test_a_doubted_refusal_stands_when_the_other_reply_is_unsupported(index, embedder) -> None:
+    fake = FakeChatModel(
+        mode="script",
+        responses=["The articles don't say.", "Paris will host a chess final [1]."],
+        refusal_probability=0.1,
+    )
+    answer = open_with(index, embedder, fake, focus_retry=False).ask(ROFR_Q)
+    assert answer.abstained and not answer.overruled and fake.avoided and not fake.responses
+
+
+def test_overruling_refusals_can_be_turned_off(index, embedder) -> None:
+    fake = FakeChatModel(mode="refuse", refusal_probability=0.1)
+    settings = {"focus_retry": False, "overrule_refusal_below": 0.0}
+    answer = open_with(index, embedder, fake, **settings).ask(ROFR_Q)
+    assert answer.abstained and answer.refusal_probability is None and not fake.scored
+
+
 def test_a_short_answer_that_starts_like_a_refusal_is_shown(index, embedder) -> None:
     fake = FakeChatModel(mode="script", responses=["The"], chunk_words=1)
     text, answer = _streamed(open_with(index, embedder, fake), ROFR_Q)

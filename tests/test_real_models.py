@@ -103,3 +103,17 @@ def test_warm_up_fills_the_embedded_models_prompt_cache(real_embedder) -> None:
     warm_up(fresh)
     # the rules and worked examples are several hundred tokens, now held in the context
     assert fresh.loaded().llama.n_tokens > 300
+
+
+@pytest.mark.model
+def test_embedded_model_reports_reply_probabilities_and_avoids_a_start(real_embedder) -> None:
+    from langchain_core.messages import HumanMessage
+
+    _local_model_or_skip()
+    chat, _ = Byline.open(embedder=real_embedder).chat_model()
+    chat = chat.for_slot("probability-test")
+    ask = [HumanMessage("Reply with exactly the word: Hello")]
+    sure, unlikely = chat.text_probability(ask, "Hello"), chat.text_probability(ask, "Goodbye")
+    assert 0.5 < sure <= 1.0 and 0.0 <= unlikely < 0.01
+    assert chat.invoke(ask, max_tokens=5).text.strip().startswith("Hello")
+    assert not chat.invoke(ask, max_tokens=5, avoid_start="Hello").text.strip().startswith("Hello")
