@@ -21,12 +21,14 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 
 from rag.answer import Answer
+from rag.chunking import chunk_id
 from rag.citations import CitationChecker, may_be_refusal, refuses
 from rag.config import Settings
 from rag.prompts import NOT_IN_ARTICLES, load_examples, load_prompt, prompt_hash
-from rag.retrieval.context import Source, build_sources, pick_context
+from rag.retrieval.context import Source, build_sources, pick_context, with_leads
 from rag.retrieval.coverage import missing_outlets, unmatched_names
 from rag.retrieval.filters import Filters
+from rag.retrieval.hits import Hit
 from rag.retrieval.planner import as_date
 from rag.retrieval.retriever import NewsRetriever, Retrieval
 
@@ -186,12 +188,15 @@ class AnswerChain:
             self.settings.context_ratio,
             result.leaders,
         )
+        if self.settings.lead_passages:
+            chosen = with_leads(chosen, self._leads(chosen))
         sources = build_sources(
             standalone,
             chosen,
             self.embedder,
             self.settings.passage_chars,
             self.settings.context_chars,
+            self.settings.lead_bonus,
         )
         t3 = time.perf_counter()
         prepared = Prepared(
@@ -230,6 +235,19 @@ class AnswerChain:
                 f"{self.settings.abstain_threshold:.2f}"
             )
         return prepared
+
+    def _leads(self, chosen: Sequence[Hit]) -> dict[str, Hit]:
+        """The opening chunk of each article that has two or more chosen passages, none of
+        them its opening (what ``with_leads`` may swap in)."""
+        count: dict[str, int] = {}
+        opening: set[str] = set()
+        for h in chosen:
+            count[h.article_id] = count.get(h.article_id, 0) + 1
+            if h.chunk_index == 0:
+                opening.add(h.article_id)
+        wanted = [chunk_id(a, 0) for a, n in count.items() if n > 1 and a not in opening]
+        stored = self.retriever.searcher.store.get(wanted) if wanted else []
+        return {hit.article_id: hit for hit in map(Hit.from_stored, stored)}
 
     @staticmethod
     def _closest(hits: Sequence[Any], n: int = 5) -> list[dict[str, Any]]:
@@ -283,7 +301,7 @@ class AnswerChain:
             draft = yield from self._generate(model, prep, prep.sources, shown)
             prep.timings["generate"] = time.perf_counter() - t_gen
             refused = refuses(draft)
-            overruled = self._overrule(model, prep) if refused else None
+            overruled = self._overrule(model, prep, draft) if refused else None
             if overruled is not None:
                 draft, refused, prep.overruled = overruled, False, True
                 shown.mark()
@@ -336,8 +354,8 @@ class AnswerChain:
             "question": prep.query,
         }
 
-    def _overrule(self, model: BaseChatModel, prep: Prepared) -> str | None:
-        """After a refusal: when the model itself gave the refusal a probability under
+    def _overrule(self, model: BaseChatModel, prep: Prepared, refusal: str) -> str | None:
+        """After a refusal: when the model itself gave its ``refusal`` a probability under
         ``overrule_refusal_below``, its best reply that does not start like the refusal, if the
         cite-check finds every sentence of it cited and supported; otherwise None (the refusal
         stands). A small model often refuses with the answer in front of it while putting most
@@ -349,11 +367,11 @@ class AnswerChain:
             return None
         t0 = time.perf_counter()
         messages = self._answer_prompt.format_messages(**self._inputs(prep, prep.sources))
-        prep.refusal_probability = round(float(probability(messages, NOT_IN_ARTICLES)), 4)
+        prep.refusal_probability = round(float(probability(messages, refusal.strip())), 4)
         if prep.refusal_probability >= below:
             prep.timings["overrule"] = time.perf_counter() - t0
             return None
-        reply = StrOutputParser().invoke(model.invoke(messages, avoid_start=NOT_IN_ARTICLES))
+        reply = StrOutputParser().invoke(model.invoke(messages, avoid_start=refusal.strip()))
         prep.timings["overrule"] = time.perf_counter() - t0
         if refuses(reply):
             return None
@@ -376,7 +394,13 @@ class AnswerChain:
             return None
         if len(best.passage) >= min(self.settings.focus_chars, len(best.hit.text)):
             return best
-        (longer,) = build_sources(prep.query, [best.hit], self.embedder, self.settings.focus_chars)
+        (longer,) = build_sources(
+            prep.query,
+            [best.hit],
+            self.embedder,
+            self.settings.focus_chars,
+            lead_bonus=self.settings.lead_bonus,
+        )
         return longer
 
     def _finish(self, prep: Prepared, draft: str, model_name: str, started: float) -> Answer:

@@ -74,6 +74,17 @@ class Settings(BaseSettings):
         0.6, ge=0, le=1, description="Passages scoring under this share of the best are left out."
     )
     per_article_cap: int = Field(2, ge=1, le=10, description="Most passages from one article.")
+    lead_passages: bool = Field(
+        True,
+        description="An article with two passages in the prompt, neither its opening, gives "
+        "the weaker one's place to its opening chunk.",
+    )
+    lead_bonus: float = Field(
+        0.2,
+        ge=0,
+        le=2,
+        description="Excerpt score added to the first sentences of an article's opening chunk.",
+    )
     # Chosen on development data: on the MultiHop-RAG dev queries the best passage of every
     # answerable query scored >= 0.356 while 71% of the null queries scored below 0.30; on the
     # smoke set the lowest answerable score is 0.466 (see evals/README.md).

@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
+from rag.citations import refuses
 from rag.prompts import NOT_IN_ARTICLES
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -82,7 +83,7 @@ class FakeChatModel(BaseChatModel):
     ``script`` returns ``responses`` in turn. Every prompt is kept in ``prompts`` so tests can
     inspect what the model was shown (and in ``scored`` those it was asked the probability of a
     reply for). ``text_probability`` reports ``refusal_probability`` for
-    the refusal (1.0 unless set) and 0.0 for any other text, so tests can script how sure the
+    a refusal (1.0 unless set) and 0.0 for any other text, so tests can script how sure the
     model is of refusing.
     """
 
@@ -96,7 +97,7 @@ class FakeChatModel(BaseChatModel):
 
     def text_probability(self, messages: list[BaseMessage], text: str) -> float:
         self.scored.append("\n\n".join(str(m.content) for m in messages))
-        return self.refusal_probability if text.strip() == NOT_IN_ARTICLES else 0.0
+        return self.refusal_probability if refuses(text) else 0.0
 
     @property
     def _llm_type(self) -> str:

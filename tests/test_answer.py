@@ -9,7 +9,7 @@ import pytest
 from rag import Byline
 from rag.answer import Answer
 from rag.citations import is_refusal, parse_markers, split_answer, with_markers
-from rag.retrieval.context import build_sources, pick_context, pick_diverse
+from rag.retrieval.context import build_sources, pick_context, pick_diverse, with_leads
 from rag.retrieval.hits import Hit
 from rag.testing import FakeChatModel, prompt_sources
 from tests.helpers import write_articles
@@ -232,6 +232,74 @@ def test_clause_leaders_take_the_places_of_the_lowest_picks() -> None:
     twin = [_scored("a", 0.95, chunk=1), _scored("a", 0.93, chunk=2)]
     chosen = pick_context([hits[0], *twin, *hits[1:]], 4, 2, 0.0, twin)
     assert [h.chunk_id for h in chosen] == ["a:0", "a:1", "b:0", "c:0"]
+
+
+def _chunk(article_id: str, index: int, score: float = 1.0) -> Hit:
+    hit = _scored(article_id, score, chunk=index)
+    hit.chunk_index = index
+    return hit
+
+
+def test_an_article_without_its_opening_gives_its_weakest_place_to_it() -> None:
+    chosen = [_chunk("a", 2), _chunk("b", 0), _chunk("a", 3), _chunk("c", 4)]
+    leads = {"a": _chunk("a", 0), "c": _chunk("c", 0)}
+    out = with_leads(chosen, leads)
+    # "a" had two passages and no opening: its lower-ranked one gives way; "c" had only one
+    assert [h.chunk_id for h in out] == ["a:2", "b:0", "a:0", "c:4"]
+    assert out[2].signals.get("lead") == 1.0
+    # an article whose opening is already chosen keeps its passages
+    chosen = [_chunk("a", 0), _chunk("a", 3)]
+    assert with_leads(chosen, {"a": _chunk("a", 0)}) == chosen
+
+
+def test_the_lead_sentence_of_an_opening_scores_more(embedder) -> None:
+    lead = "Colombo. Sri Lanka is bankrupt, its prime minister said on Tuesday."
+    later = "We now negotiate as a bankrupt country, which is harder, he told parliament."
+    filler = " ".join(f"Fuel queue number {i} was long." for i in range(12))
+    question = "Which country now negotiates as a bankrupt country?"
+    opening = _hit("a", f"{lead} {filler} {later}", start=0)
+    inner = _hit("a", opening.text, start=0)
+    inner.chunk_index = 3  # the same text, but not the article's opening
+    for bonus, hit, expected in ((0.0, opening, later), (1.0, opening, "Sri Lanka is bankrupt")):
+        (src,) = build_sources(question, [hit], embedder, max_passage_chars=90, lead_bonus=bonus)
+        assert expected in src.passage, (bonus, src.passage)
+    (src,) = build_sources(question, [inner], embedder, max_passage_chars=90, lead_bonus=1.0)
+    assert later in src.passage
+
+
+def test_the_prompt_gets_the_opening_of_an_article_read_in_two_later_passages(
+    tmp_path, embedder
+) -> None:
+    docs = tmp_path / "long"
+    docs.mkdir()
+    opening = "Harbour City. The council closed the old harbour bridge on Monday for good."
+    body = " ".join(
+        f"Ferry route {i} carries commuters across the harbour daily." for i in range(12)
+    )
+    (docs / "bridge.md").write_text(
+        f'---\nid: bridge\ntitle: "Harbour news"\nsource: Courier\n'
+        f"published_at: 2025-01-02\n---\n{opening} {body}\n",
+        encoding="utf-8",
+    )
+    prompts = {}
+    for leads in (False, True):
+        fake = FakeChatModel(mode="cite")
+        byline = Byline.open(
+            tmp_path / f"idx-{leads}",
+            embedder=embedder,
+            embed_model="hash",
+            chat_model=fake,
+            llm="fake:cite",
+            abstain_threshold=0.0,
+            chunk_size=200,
+            chunk_overlap=0,
+            lead_passages=leads,
+        )
+        byline.ingest([docs])
+        byline.ask("Which ferry route carries commuters across the harbour daily?")
+        prompts[leads] = prompt_sources(fake.prompts[-1])
+    assert "closed the old harbour bridge" not in " ".join(prompts[False].values())
+    assert "closed the old harbour bridge" in " ".join(prompts[True].values())
 
 
 def test_context_budget_trims_passages_to_the_question(embedder) -> None:

@@ -117,6 +117,22 @@ def test_a_refusal_is_measured_on_what_the_model_read_not_on_the_closest_article
     assert 0 < rec["context_chars"] <= len(prompt)
 
 
+def test_replaced_refusals_are_counted(tmp_path, corpus, dataset):
+    doubting = FakeChatModel(mode="refuse", refusal_probability=0.1)
+    b = Byline.open(
+        tmp_path / "doubting", embedder=HashEmbeddings(), embed_model="hash", chat_model=doubting
+    )
+    try:
+        b.ingest([corpus], progress=False)
+        result = run_suite(read_byline(dataset)[:1], b, progress=False)
+    finally:
+        b.close()
+    (rec,) = result.records
+    assert rec["overruled"] and rec["refusal_probability"] == 0.1 and not rec["abstained"]
+    assert result.aggregate["overruled"] == 1
+    assert rec["correct"] and result.aggregate["overruled_correct"] == 1
+
+
 def test_retrieval_only_skips_the_model(byline, corpus, dataset):
     byline.ingest([corpus], progress=False)
     result = run_suite(read_byline(dataset), byline, retrieval_only=True, progress=False)

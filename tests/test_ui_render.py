@@ -157,6 +157,12 @@ def test_an_answer_from_the_second_reading_says_so() -> None:
     assert "second reading" in render_answer(answer(focused=True))
 
 
+def test_an_answer_that_replaced_a_doubted_refusal_says_so() -> None:
+    assert "low probability" not in render_answer(answer())
+    html = render_answer(answer(overruled=True, refusal_probability=0.18))
+    assert "low probability (18%)" in html and "the articles don" in html
+
+
 def test_answer_without_sentences_still_links_markers() -> None:
     html = render_answer(answer(sentences=[]))
     assert 'href="#src-1"' in html

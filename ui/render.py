@@ -29,6 +29,11 @@ FOCUSED_TIP = (
     "Answered on a second reading of the best passage alone, with more of its text where the "
     "first excerpt was cut: over all the sources the model first found no answer."
 )
+OVERRULED_TIP = (
+    "The model first leaned towards “the articles don't say”, but gave that reply a low "
+    "probability ({p:.0%}); this is its best answer instead, and every sentence of it is backed "
+    "by a cited passage. Check the passage."
+)
 SOURCES_PLACEHOLDER = (
     '<div class="byline-sources-empty">Sources for the latest answer appear here: each cited '
     "article with the passage the answer relies on highlighted.</div>"
@@ -163,6 +168,9 @@ def render_answer(answer: Any) -> str:
         notes.append('<span class="cite cite-attributed">[n]</span> ' + esc(ATTRIBUTED_TIP))
     if get(answer, "focused"):
         notes.append(f"ⓘ {esc(FOCUSED_TIP)}")
+    if get(answer, "overruled"):
+        p = get(answer, "refusal_probability") or 0.0
+        notes.append(f"ⓘ {esc(OVERRULED_TIP.format(p=p))}")
     if notes:
         parts.append('<p class="byline-notes">' + "<br>".join(notes) + "</p>")
     if citations:

@@ -18,6 +18,9 @@ from rag.lexical import tokenize_query
 from rag.retrieval.hits import Hit
 from rag.sentences import sentence_spans
 
+# Sentences of an article's opening that count as its lead (the first is often a dateline).
+LEAD_SENTENCES = 2
+
 
 @dataclass
 class Source:
@@ -105,6 +108,21 @@ def pick_context(
     return chosen
 
 
+def with_leads(chosen: Sequence[Hit], leads: dict[str, Hit]) -> list[Hit]:
+    """News puts its key fact first. An article with two or more chosen passages, none of them
+    its opening chunk, gives the place of its lowest-ranked one to its opening (``leads``: the
+    opening chunk of each article, by article id), so the prompt holds the article's lead."""
+    out = list(chosen)
+    for article_id in dict.fromkeys(h.article_id for h in chosen):
+        mine = [i for i, h in enumerate(out) if h.article_id == article_id]
+        lead = leads.get(article_id)
+        if len(mine) < 2 or lead is None or any(out[i].chunk_index == 0 for i in mine):
+            continue
+        lead.signals["lead"] = 1.0
+        out[mine[-1]] = lead
+    return out
+
+
 def _best_window(scores: list[float], lengths: list[int], budget: int) -> tuple[int, int]:
     """Grow a window of sentences from the best one, taking the better neighbour each time."""
     best = int(np.argmax(scores))
@@ -128,12 +146,15 @@ def build_sources(
     embedder: Embeddings,
     max_passage_chars: int = 450,
     total_chars: int | None = None,
+    lead_bonus: float = 0.0,
 ) -> list[Source]:
     """Number the chosen hits 1..n and trim each to its most relevant sentences.
 
     Each passage gets at most ``max_passage_chars``; with ``total_chars`` the passages together
     stay within that budget too: each takes an equal share of what is left, in rank order, so
-    characters a short passage does not use go to the ones after it."""
+    characters a short passage does not use go to the ones after it. In an article's opening
+    chunk the first ``LEAD_SENTENCES`` sentences score ``lead_bonus`` more: a news lead states
+    the key fact, often in other words than the question's."""
     budgets = [max_passage_chars] * len(hits)
     if total_chars is not None and hits:
         budgets = [min(max_passage_chars, total_chars // len(hits))] * len(hits)
@@ -173,10 +194,11 @@ def build_sources(
             spans = spans_per_hit[i]
             sims = sentence_vectors[i] @ query[0]
             scores = []
-            for (s, e), sim in zip(spans, sims, strict=True):
+            for k, ((s, e), sim) in enumerate(zip(spans, sims, strict=True)):
                 words = set(tokenize_query(hit.text[s:e]))
                 overlap = len(words & terms) / len(terms) if terms else 0.0
-                scores.append(float(sim) + overlap)
+                lead = lead_bonus if hit.chunk_index == 0 and k < LEAD_SENTENCES else 0.0
+                scores.append(float(sim) + overlap + lead)
             lo, hi = _best_window(scores, [e - s for s, e in spans], budget)
             a, b = spans[lo][0], spans[hi - 1][1]
         passage = hit.text[a:b]
