@@ -130,6 +130,13 @@ def read_byline(path: str | Path) -> list[EvalItem]:
     return items
 
 
+def _first_index(value: Any) -> int | None:
+    """RealTime QA's ``answer_index`` is a list of one index (or an int in some copies)."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, int) else None
+
+
 def read_realtimeqa(path: str | Path) -> list[EvalItem]:
     """RealTime QA questions; the quiz date is the as-of date and every item is answerable."""
     path = Path(path)
@@ -150,6 +157,7 @@ def read_realtimeqa(path: str | Path) -> list[EvalItem]:
                 answerable=True,
                 extra={
                     "choices": rec.get("choices") or [],
+                    "answer_index": _first_index(rec.get("answer_index")),
                     "gold_urls": rec.get("gold_urls") or [],
                 },
             )

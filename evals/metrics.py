@@ -204,6 +204,26 @@ def is_correct(response: str, answers: Sequence[str]) -> bool:
     return answer_contains(response, answers)
 
 
+def choice_match(response: str, choices: Sequence[str], gold_index: int) -> bool:
+    """For a question asked with answer choices (RealTime QA's quizzes): the free-form response
+    picks the gold choice. Each choice scores the share of its distinguishing words (those not
+    in every choice, after ``normalise_answer``) that the response contains; the response picks
+    the gold choice when that one scores above zero and above every other choice. "Boris
+    Johnson" picks "UK Prime Minister Boris Johnson" over "French President Emmanuel Macron";
+    "Ted Lasso" does not pick "Succession". Strict containment stays the headline accuracy."""
+    if not 0 <= gold_index < len(choices):
+        return False
+    said = set(normalise_answer(response).split())
+    words = [set(normalise_answer(c).split()) for c in choices]
+    shared = set.intersection(*words) if words else set()
+    scores = []
+    for w in words:
+        own = w - shared
+        scores.append(len(own & said) / len(own) if own else 0.0)
+    gold = scores[gold_index]
+    return gold > 0 and all(gold > s for i, s in enumerate(scores) if i != gold_index)
+
+
 # --------------------------------------------------------------------------- citations
 
 

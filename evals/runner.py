@@ -391,6 +391,14 @@ def score_answer(rec: dict[str, Any], item: EvalItem) -> None:
     rec["correct"] = bool(correct)
     rec["token_f1"] = M.token_f1(rec["response"], item.answers) if item.answerable else None
     rec["crag"] = M.crag_score(item.answerable, abstained, bool(correct))
+    choices, gold = item.extra.get("choices") or [], item.extra.get("answer_index")
+    if choices and gold is None and item.answer in choices:
+        gold = choices.index(item.answer)
+    rec["choice_correct"] = (
+        not abstained and M.choice_match(rec["response"], choices, gold)
+        if choices and gold is not None
+        else None
+    )
 
 
 # --------------------------------------------------------------------------- aggregate
@@ -437,6 +445,12 @@ def aggregate(records: Sequence[dict[str, Any]], retrieval_only: bool = False) -
             if have_answers
             else None,
             "token_f1": M.mean(r["token_f1"] for r in ans_gold) if have_answers else None,
+            # questions asked with answer choices: the response picks the gold one (lenient)
+            "choice_accuracy": M.mean(
+                float(r["choice_correct"]) for r in ans_gold if r.get("choice_correct") is not None
+            )
+            if have_answers
+            else None,
             "judge_accuracy": M.mean(
                 float(r["judge_correct"]) if r.get("judge_correct") is not None else None
                 for r in not_abstained
@@ -770,6 +784,7 @@ HEADLINE = (
     "pre_abstention_recall",
     "pre_false_abstention_rate",
     "accuracy",
+    "choice_accuracy",
     "token_f1",
     "judge_accuracy",
     "citation_precision",

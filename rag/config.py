@@ -79,8 +79,11 @@ class Settings(BaseSettings):
         description="An article with two passages in the prompt, neither its opening, gives "
         "the weaker one's place to its opening chunk.",
     )
+    # Chosen on development data: on the 103 RealTime QA dev questions the gold answer was in
+    # the prompt for 0.786 of them without the opening rules, 0.806 at 0.2 and 0.816 at 0.4 and
+    # 0.6 (no question lost); at 1.0 one question was lost. Opening swaps alone: 0.796.
     lead_bonus: float = Field(
-        0.2,
+        0.4,
         ge=0,
         le=2,
         description="Excerpt score added to the first sentences of an article's opening chunk.",

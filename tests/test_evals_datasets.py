@@ -17,6 +17,7 @@ from evals.datasets import (
     read_multihop,
     read_realtimeqa,
 )
+from evals.runner import score_answer
 from rag.articles import make_article_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +82,15 @@ def test_realtimeqa_format(tmp_path):
     assert item.gold_ids == ["rtqa-abc"]
     assert item.type == "realtimeqa" and item.answerable
     assert "Squid Game" in item.answers
+    assert item.extra["choices"] == ["A", "“Squid Game”"] and item.extra["answer_index"] == 1
     assert detect_format(path) == "realtimeqa"
+    # the runner scores a free-form answer against the choices too
+    rec = {"abstained": False, "response": "Squid Game, renewed on Sunday [1]."}
+    score_answer(rec, item)
+    assert rec["correct"] and rec["choice_correct"] is True
+    rec = {"abstained": True, "response": "The articles don't say."}
+    score_answer(rec, item)
+    assert rec["choice_correct"] is False
 
 
 def test_multihop_format_maps_evidence_urls_to_article_ids(tmp_path):

@@ -168,3 +168,22 @@ def test_latency_summary_per_stage():
         "latency_total_p50",
         "latency_total_p95",
     }
+
+
+def test_choice_match_picks_the_choice_a_free_form_answer_names():
+    leaders = [
+        "North Korean leader Kim Jong Un",
+        "UK Prime Minister Boris Johnson",
+        "Russian President Vladimir Putin",
+    ]
+    assert M.choice_match("Boris Johnson [1][2].", leaders, 1)
+    assert not M.choice_match("Boris Johnson [1][2].", leaders, 0)
+    assert not M.choice_match("Vladimir Putin and Boris Johnson.", leaders, 1)  # a tie
+    shows = ["“Euphoria”", "“Ozark”", "“Succession”", "“Ted Lasso”"]
+    assert not M.choice_match("Ted Lasso received the most nominations [3].", shows, 2)
+    assert M.choice_match('"Succession" leads with 25 [1].', shows, 2)
+    # words every choice shares decide nothing
+    reps = ["Rep. Marjorie Taylor Greene", "Rep. Liz Cheney", "Rep. Lauren Boebert"]
+    assert M.choice_match("Liz Cheney [1]", reps, 1) and not M.choice_match("Rep. [1]", reps, 1)
+    assert not M.choice_match("The articles don't say.", reps, 1)
+    assert not M.choice_match("Liz Cheney", reps, 7)  # no such choice
