@@ -121,8 +121,9 @@ class Settings(BaseSettings):
     # Chosen on development data: the embedded model gave each of its 16 refusals on the 103
     # RealTime QA dev questions (all answerable) a probability of 0.08-0.43, and 15 were under
     # 0.30; each of the 6 unanswerable smoke questions it refused got 0.31-0.61. At 0.25 the
-    # replies that pass the cite-check turn 5 of those refusals into correct answers and 3 into
-    # wrong ones, and every unanswerable smoke question stays refused (see evals/README.md).
+    # replies that pass the cite-check turned 5 of those refusals into correct answers and 3
+    # into wrong ones (accuracy 0.573 -> 0.621 in the full run), and every unanswerable smoke
+    # question stays refused (see evals/README.md).
     overrule_refusal_below: float = Field(
         0.25,
         ge=0,
