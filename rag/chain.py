@@ -376,11 +376,8 @@ class AnswerChain:
         if refuses(reply):
             return None
         checked = self.checker.check(reply, prep.sources)
-        if checked.refused or not checked.sentences:
-            return None
-        if not all(s.supported for s in checked.sentences):
-            return None
-        return reply
+        backed = checked.sentences and all(s.supported for s in checked.sentences)
+        return reply if backed and not checked.refused else None
 
     def focus_source(self, prep: Prepared) -> Source | None:
         """After a refusal, the best passage when it is relevant enough to read again on its

@@ -446,12 +446,6 @@ class LlamaCppChat(BaseChatModel):
                 yield chunk
 
 
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    x = np.asarray(logits, dtype=np.float64)
-    shifted = x - x.max()
-    return shifted - math.log(float(np.exp(shifted).sum()))
-
-
 class _Force:
     """A llama.cpp logits processor that makes the model write ``tokens`` and records the
     log-probability the model gave each of them before it was forced."""
@@ -468,7 +462,8 @@ class _Force:
         if step >= len(self.tokens):
             return logits
         token = self.tokens[step]
-        self.logprobs.append(float(_log_softmax(logits)[token]))
+        total = np.logaddexp.reduce(np.asarray(logits, dtype=np.float64))
+        self.logprobs.append(float(logits[token]) - float(total))
         forced = np.full_like(logits, -np.inf)
         forced[token] = 0.0
         return forced

@@ -27,14 +27,9 @@ def index(tmp_path: Path, embedder) -> Path:
 
 
 def open_with(index: Path, embedder, fake: FakeChatModel, **kw) -> Byline:
+    kw.setdefault("abstain_threshold", 0.05)
     return Byline.open(
-        index,
-        embedder=embedder,
-        embed_model="hash",
-        chat_model=fake,
-        llm="fake:cite",
-        abstain_threshold=0.05,
-        **kw,
+        index, embedder=embedder, embed_model="hash", chat_model=fake, llm="fake:cite", **kw
     )
 
 
@@ -155,16 +150,8 @@ def test_context_caps_chunks_per_article(tmp_path: Path, embedder) -> None:
     long = " ".join(f"Microsoft capacity refusal detail {i}." for i in range(200))
     (docs / "long.md").write_text(f"---\nid: long\ntitle: Long\nsource: X\n---\n{long}")
     fake = FakeChatModel(mode="cite")
-    byline = Byline.open(
-        tmp_path / "idx",
-        embedder=embedder,
-        embed_model="hash",
-        chat_model=fake,
-        llm="fake:cite",
-        abstain_threshold=0.0,
-        per_article_cap=2,
-        top_k=4,
-    )
+    settings = {"abstain_threshold": 0.0, "per_article_cap": 2, "top_k": 4}
+    byline = open_with(tmp_path / "idx", embedder, fake, **settings)
     byline.ingest([docs])
     answer = byline.ask("Microsoft capacity refusal billion")
     ids = [s["article_id"] for s in answer.sources]
@@ -284,16 +271,9 @@ def test_the_prompt_gets_the_opening_of_an_article_read_in_two_later_passages(
     prompts = {}
     for leads in (False, True):
         fake = FakeChatModel(mode="cite")
-        byline = Byline.open(
-            tmp_path / f"idx-{leads}",
-            embedder=embedder,
-            embed_model="hash",
-            chat_model=fake,
-            llm="fake:cite",
-            abstain_threshold=0.0,
-            chunk_size=200,
-            chunk_overlap=0,
-            lead_passages=leads,
+        settings = {"chunk_size": 200, "chunk_overlap": 0, "lead_passages": leads}
+        byline = open_with(
+            tmp_path / f"idx-{leads}", embedder, fake, abstain_threshold=0.0, **settings
         )
         byline.ingest([docs])
         byline.ask("Which ferry route carries commuters across the harbour daily?")
