@@ -69,6 +69,26 @@ def test_publishers_found_in_the_question() -> None:
     assert find_sources("nothing named here", pubs) == []
 
 
+def test_publishers_found_by_their_name_without_a_tagline() -> None:
+    pubs = [
+        "Cnbc | World Business News Leader",
+        "The Independent - Sports",
+        "The Independent - Travel",
+        "Verge",
+        "The Verge",
+        "Independent Review",
+    ]
+    assert find_sources("as CNBC reported", pubs) == ["Cnbc | World Business News Leader"]
+    assert sorted(find_sources("Did The Independent say so?", pubs)) == [
+        "The Independent - Sports",
+        "The Independent - Travel",
+    ]
+    assert find_sources("The Independent - Travel wrote", pubs) == ["The Independent - Travel"]
+    assert find_sources("The Verge wrote", pubs) == ["The Verge"]
+    assert find_sources("the Independent Review wrote", pubs) == ["Independent Review"]
+    assert find_sources("a world business news leader", pubs) == []
+
+
 def test_plan_merges_and_splits_comparisons() -> None:
     plan = plan_query(
         "Did The Verge and TechCrunch both report it this week?", AS_OF, ["The Verge", "TechCrunch"]

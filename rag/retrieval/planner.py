@@ -125,18 +125,39 @@ def _norm(name: str) -> str:
     return re.sub(r"\s+", " ", name).strip()
 
 
+# Feeds name their publisher with a tagline or a section after a bar or a dash ("Cnbc | World
+# Business News Leader", "The Independent - Sports"); a question names the part before it.
+_NAME_TAIL = re.compile(r"\s+[|\u2013\u2014-]\s+.*$")
+
+
+def _name_keys(publisher: str) -> set[str]:
+    """The ways a question may name ``publisher``: its whole name and its name without the
+    tagline or section."""
+    keys = {_norm(publisher), _norm(_NAME_TAIL.sub("", publisher))}
+    return {k for k in keys if len(k) >= 3}
+
+
 def find_sources(question: str, publishers: Sequence[str]) -> list[str]:
-    """Publishers of the index whose names appear in the question (longest names first)."""
+    """Publishers of the index whose names appear in the question (longest names first). A
+    name without its tagline counts ("CNBC" finds "Cnbc | World Business News Leader"; "The
+    Independent" finds each of its sections)."""
     text = f" {_norm(question)} "
-    found: list[str] = []
-    for pub in sorted(publishers, key=len, reverse=True):
-        key = _norm(pub)
-        if len(key) < 3 or f" {key} " not in text:
+    names = sorted(
+        ((key, pub) for pub in publishers for key in _name_keys(pub)),
+        key=lambda kp: (-len(kp[0]), -len(kp[1])),
+    )
+    found: dict[str, str] = {}  # publisher -> the name it was found by
+    for key, pub in names:
+        if pub in found or f" {key} " not in text:
             continue
-        if any(key in _norm(other) for other in found):  # "Verge" inside "The Verge" already
+        # "Verge" inside "The Verge" already; sections of one outlet share its name
+        if any(
+            key in other and (key != other or _norm(pub) == _norm(earlier))
+            for earlier, other in found.items()
+        ):
             continue
-        found.append(pub)
-    return found
+        found[pub] = key
+    return list(found)
 
 
 def find_time_range(
