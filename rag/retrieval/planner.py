@@ -157,7 +157,7 @@ def find_sources(question: str, publishers: Sequence[str]) -> list[str]:
         ):
             continue
         found[pub] = key
-    return list(found)
+    return [pub for pub in sorted(publishers, key=len, reverse=True) if pub in found]
 
 
 def find_time_range(
