@@ -103,42 +103,51 @@ def llm_unavailable(byline: Any, spec: str | None) -> str | None:
 
 
 def bench_answers(byline: Any, items: Sequence[Any], spec: str | None) -> dict[str, Any]:
-    """Time to first token and full-answer time, streaming each answer."""
+    """How long a reader waits for each event of a streamed answer: the sources
+    (``Retrieved``), the quoted evidence, the first token and the checked answer."""
     from rag.answer import Answer
+    from rag.events import Evidence, Retrieved, Token
 
-    ttft, total, generated_ttft = [], [], []
+    waits: dict[str, list[float | None]] = {k: [] for k in EVENT_WAITS}
+    generated_ttft: list[float | None] = []
     abstained = 0
     model = None
     # as the chat page does at start-up: the fixed prompt start is read once, not per question
     warm_up_seconds = byline.warm_up(spec)
     for item in items:
         started = time.perf_counter()
-        first = None
+        seen: dict[str, float] = {}
         final = None
-        for piece in byline.stream(item.question, as_of=item.as_of, llm=spec):
-            if isinstance(piece, Answer):
-                final = piece
-            elif first is None and piece:
-                first = time.perf_counter() - started
-        total.append(time.perf_counter() - started)
-        ttft.append(first)
+        for event in byline.stream(item.question, as_of=item.as_of, llm=spec):
+            kind = {Retrieved: "retrieved", Evidence: "evidence", Token: "ttft"}.get(type(event))
+            if isinstance(event, Answer):
+                final = event
+            elif kind and kind not in seen:
+                seen[kind] = time.perf_counter() - started
+        seen["answer"] = time.perf_counter() - started
+        for k in EVENT_WAITS:
+            waits[k].append(seen.get(k))
         if final is not None:
             model = final.model
             if final.abstained and "generate" not in final.timings:
                 abstained += 1  # abstained before the model was asked: no generation timed
             else:
-                generated_ttft.append(first)
-    return {
+                generated_ttft.append(seen.get("ttft"))
+    out: dict[str, Any] = {
         "model": model,
         "questions": len(items),
         "warm_up_seconds": round(warm_up_seconds, 3),
         "abstained_without_model": abstained,
-        "ttft_p50": M.percentile(ttft, 50),
-        "ttft_p95": M.percentile(ttft, 95),
         "ttft_generated_p50": M.percentile(generated_ttft, 50),
-        "answer_p50": M.percentile(total, 50),
-        "answer_p95": M.percentile(total, 95),
     }
+    for k, values in waits.items():
+        out[f"{k}_p50"] = M.percentile(values, 50)
+        out[f"{k}_p95"] = M.percentile(values, 95)
+    return out
+
+
+#: The events a reader waits for, in order (``ttft`` is the first token).
+EVENT_WAITS = ("retrieved", "evidence", "ttft", "answer")
 
 
 def _fmt(value: Any, unit: str = "s") -> str:
@@ -208,6 +217,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += [
             (f"answers ({a['questions']} q, {a['model']})", ""),
             ("  model warm-up (once, before the first question)", _fmt(a["warm_up_seconds"])),
+            (
+                "  sources shown p50 / p95",
+                f"{_fmt(a['retrieved_p50'])} / {_fmt(a['retrieved_p95'])}",
+            ),
+            (
+                "  evidence quoted p50 / p95",
+                f"{_fmt(a['evidence_p50'])} / {_fmt(a['evidence_p95'])}",
+            ),
             ("  time to first token p50 / p95", f"{_fmt(a['ttft_p50'])} / {_fmt(a['ttft_p95'])}"),
             ("  full answer p50 / p95", f"{_fmt(a['answer_p50'])} / {_fmt(a['answer_p95'])}"),
             ("  abstained before generation", str(a["abstained_without_model"])),

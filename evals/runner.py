@@ -238,21 +238,24 @@ def _prepare(byline: Any, item: EvalItem) -> Any:
         return None
     from rag.retrieval.filters import Filters
 
-    return chain().prepare(item.question, None, item.as_of, Filters(), None)
+    built = chain()
+    prep = built.prepare(item.question, None, item.as_of, Filters(), None)
+    if prep.abstain_reason is None:
+        prep.evidence = built.evidence(prep)
+    return prep
 
 
-def _read_before_refusing(byline: Any, item: EvalItem) -> tuple[list[str], list[str]] | None:
-    """The articles and excerpts the model read before it refused: the prompt's sources and, when
-    it ran, the second reading's longer excerpt of the best one. A refusal's ``Answer`` lists the
-    closest articles instead, so they are prepared again (retrieval is deterministic)."""
-    prep = _prepare(byline, item)
-    if prep is None or prep.abstain_reason is not None:
-        return None
-    sources = list(prep.sources)
-    focus = byline.chain().focus_source(prep)
-    if focus is not None:
-        sources.append(focus)
-    return M.dedupe(s.hit.article_id for s in sources), [s.passage for s in sources]
+def _what_the_model_read(answer: Any) -> tuple[list[str], list[str]]:
+    """The articles and excerpts the model read: the prompt's sources (``Answer.read``) and,
+    when it ran, the second reading's excerpt of the best one (from the trace)."""
+    read = list(getattr(answer, "read", None) or [])
+    ids = [s.get("article_id") or "" for s in read]
+    passages = [s.get("passage") or "" for s in read]
+    step = answer.step("second_reading") if hasattr(answer, "step") else None
+    if step is not None and step.decision != "skipped" and step.detail.get("passage"):
+        ids.append(step.detail.get("article_id") or "")
+        passages.append(step.detail["passage"])
+    return M.dedupe(i for i in ids if i), passages
 
 
 def _context(prep: Any, item: EvalItem) -> dict[str, Any]:
@@ -261,7 +264,9 @@ def _context(prep: Any, item: EvalItem) -> dict[str, Any]:
     if prep is None:
         return {}
     passages = [s.passage for s in prep.sources]
+    quotes = [q.text for q in getattr(prep, "evidence", None) or []]
     return {
+        "answer_in_evidence": answer_in_context(item, quotes),
         "context_ids": M.dedupe(s.hit.article_id for s in prep.sources),
         "context_chars": sum(len(p) for p in passages),
         "answer_in_context": answer_in_context(item, passages),
@@ -278,14 +283,15 @@ def names_absent_from_index(byline: Any, question: str) -> list[str] | None:
     manifest = getattr(byline, "manifest", None)
     if not callable(lexical) or manifest is None:
         return None
-    from rag.retrieval.coverage import names_absent
+    from rag.steps.coverage import names_absent
 
     return names_absent(question, list(manifest.publishers()), lexical().has_term)
 
 
 def _answer(byline: Any, item: EvalItem) -> tuple[Any, float | None, float]:
-    """Stream the answer; returns (Answer, seconds to the first text piece, total seconds)."""
+    """Stream the answer; returns (Answer, seconds to the first token, total seconds)."""
     from rag.answer import Answer
+    from rag.events import Token
 
     started = time.perf_counter()
     first: float | None = None
@@ -297,7 +303,7 @@ def _answer(byline: Any, item: EvalItem) -> tuple[Any, float | None, float]:
         for piece in stream(item.question, as_of=item.as_of):
             if isinstance(piece, Answer):
                 final = piece
-            elif first is None and piece:
+            elif first is None and isinstance(piece, Token) and piece.text:
                 first = time.perf_counter() - started
     if final is None:
         raise RuntimeError("the answer stream ended without an Answer")
@@ -341,12 +347,9 @@ def evaluate_item(
         rec["error"] = f"answer: {type(exc).__name__}: {exc}"
         return rec
     sources = [s.get("article_id") for s in answer.sources if s.get("article_id")]
-    # What the model read: an abstention's sources are the closest articles, not a prompt.
-    context_ids = [] if answer.abstained else M.dedupe(sources)
-    passages = [] if answer.abstained else [s.get("passage") or "" for s in answer.sources]
-    if answer.abstained and answer.draft:  # the model refused, having read the prompt's sources
-        read = _read_before_refusing(byline, item)
-        context_ids, passages = read if read is not None else ([], [])
+    # What the model read (nothing, when it abstained before being asked).
+    context_ids, passages = _what_the_model_read(answer) if answer.draft else ([], [])
+    quotes = [q.get("text") or "" for q in getattr(answer, "evidence", None) or []]
     cited = list(answer.cited_article_ids)
     model_cited = M.dedupe(c.article_id for c in answer.citations if not c.attributed)
     rec.update(
@@ -363,6 +366,7 @@ def evaluate_item(
             "context_ids": context_ids,
             "context_chars": sum(len(p) for p in passages),
             "answer_in_context": answer_in_context(item, passages),
+            "answer_in_evidence": answer_in_context(item, quotes),
             "closest_ids": M.dedupe(sources) if answer.abstained else [],
             "cited_ids": cited,
             "model_cited_ids": model_cited,
@@ -463,6 +467,11 @@ def aggregate(records: Sequence[dict[str, Any]], retrieval_only: bool = False) -
             "context_recall": M.mean(
                 M.recall_at_k(r["context_ids"], r["gold_ids"], len(r["context_ids"])) for r in ctx
             ),
+            "answer_in_evidence": M.mean(
+                float(r["answer_in_evidence"])
+                for r in ok
+                if r.get("answer_in_evidence") is not None
+            ),
             "answer_in_context": M.mean(
                 float(r["answer_in_context"]) for r in ok if r.get("answer_in_context") is not None
             ),
@@ -518,6 +527,10 @@ def aggregate(records: Sequence[dict[str, Any]], retrieval_only: bool = False) -
     )
     agg["retrieval_p50"] = M.percentile((r.get("retrieve_seconds") for r in ok), 50)
     agg["retrieval_p95"] = M.percentile((r.get("retrieve_seconds") for r in ok), 95)
+    for event in ("retrieved", "evidence"):  # when the sources and the quotes were shown
+        waits = [(r.get("timings") or {}).get(event) for r in answered]
+        agg[f"{event}_p50"] = M.percentile(waits, 50)
+        agg[f"{event}_p95"] = M.percentile(waits, 95)
     agg["ttft_p50"] = M.percentile((r.get("ttft") for r in answered), 50)
     agg["ttft_p95"] = M.percentile((r.get("ttft") for r in answered), 95)
     agg["latency_total_p50"] = M.percentile((r.get("seconds") for r in answered), 50)
@@ -780,6 +793,7 @@ HEADLINE = (
     "search_hit_at_5",
     "context_recall",
     "answer_in_context",
+    "answer_in_evidence",
     "context_chars_p50",
     "pre_abstention_recall",
     "pre_false_abstention_rate",
@@ -799,6 +813,8 @@ HEADLINE = (
     "overruled_correct",
     "crag_score",
     "retrieval_p50",
+    "retrieved_p50",
+    "evidence_p50",
     "ttft_p50",
     "ttft_p95",
     "latency_total_p50",

@@ -1,10 +1,11 @@
 """Byline: question answering over news articles, every claim cited to its article."""
 
-from rag.answer import Answer, Citation
+from rag.answer import Answer, Citation, StepRecord
 from rag.app import Byline
 from rag.articles import Article
 from rag.config import Settings
 from rag.errors import RagError
+from rag.events import Evidence, Quote, Retrieved, Stage, Token
 from rag.ingest import IngestReport
 from rag.retrieval.filters import Filters
 from rag.retrieval.hits import Hit
@@ -14,9 +15,15 @@ __all__ = [
     "Article",
     "Byline",
     "Citation",
+    "Evidence",
     "Filters",
     "Hit",
     "IngestReport",
+    "Quote",
     "RagError",
+    "Retrieved",
     "Settings",
+    "Stage",
+    "StepRecord",
+    "Token",
 ]

@@ -14,14 +14,16 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from rag.answer import Answer
-from rag.chain import AnswerChain, warm_up
+from rag.chain import AnswerChain
 from rag.chunking import Chunker
 from rag.config import Settings
 from rag.errors import ConfigError, IndexMissingError, RagError
+from rag.events import Event
 from rag.ingest import Ingestor, IngestReport
 from rag.lexical import LexicalIndex
 from rag.lock import writer_lock
 from rag.manifest import Manifest
+from rag.prompting import warm_up
 from rag.retrieval.filters import Filters, parse_filters
 from rag.retrieval.hits import Hit
 from rag.retrieval.hybrid import HybridSearcher
@@ -195,8 +197,12 @@ class Byline:
         as_of: date | datetime | str | None = None,
         filters: Filters | dict[str, Any] | None = None,
         llm: str | BaseChatModel | None = None,
-    ) -> Iterator[str | Answer]:
-        """Yield the answer's text as it is generated, then the checked :class:`Answer`."""
+    ) -> Iterator[Event]:
+        """Yield typed events as the answer is made (``rag.events``): ``Stage``, then
+        ``Retrieved`` (the sources, before any model call), ``Evidence`` (verbatim sentences
+        that best answer the question), ``Token`` (the model's text as it writes), and last
+        the checked :class:`Answer`. An abstention decided before generation yields
+        ``Retrieved`` (the closest articles) and then the ``Answer``."""
         from rag.llms import wrap_service_errors
 
         if not question or not question.strip():
@@ -248,7 +254,7 @@ class Byline:
 
     def as_runnable(self) -> Runnable:
         """``ask`` as a LangChain Runnable: the input is a question or a dict of ask's arguments;
-        ``.invoke()`` returns the Answer, ``.stream()`` yields text pieces and then the Answer."""
+        ``.invoke()`` returns the Answer, ``.stream()`` yields the events of ``stream``."""
         return AskRunnable(self)
 
     def stats(self) -> dict[str, Any]:
@@ -293,5 +299,5 @@ class AskRunnable(Runnable[Any, Answer]):
 
     def stream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Iterator[str | Answer]:
+    ) -> Iterator[Event]:
         yield from self.byline.stream(**_ask_args(input))

@@ -1,7 +1,9 @@
-"""The answer chain: rewrite follow-ups, retrieve, select, generate (LCEL), cite-check.
+"""The answer chain: rewrite follow-ups, retrieve, select, then the named steps around the
+model call (``rag.steps``), streamed as typed events (``rag.events``).
 
-Generation is the only slow stage, so everything before it is decided first: a question whose
-best passage is not relevant enough is abstained on without calling the model at all.
+Generation is the only slow stage, so everything before it is decided and shown first: the
+sources and the sentences that best answer the question reach the reader within about a
+second, and a question the guards abstain on never waits for the model at all.
 """
 
 from __future__ import annotations
@@ -15,68 +17,25 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
 from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 
-from rag.answer import Answer
+from rag.answer import Answer, StepRecord
 from rag.chunking import chunk_id
 from rag.citations import CitationChecker, may_be_refusal, refuses
 from rag.config import Settings
-from rag.prompts import NOT_IN_ARTICLES, load_examples, load_prompt, prompt_hash
+from rag.events import Event, Evidence, Quote, Retrieved, Stage, Token
+from rag.evidence import select_evidence
+from rag.prompting import answer_inputs, answer_prompt, rewrite_prompt
+from rag.prompts import NOT_IN_ARTICLES, prompt_hash
 from rag.retrieval.context import Source, build_sources, pick_context, with_leads
-from rag.retrieval.coverage import missing_outlets, unmatched_names
 from rag.retrieval.filters import Filters
 from rag.retrieval.hits import Hit
 from rag.retrieval.planner import as_date
 from rag.retrieval.retriever import NewsRetriever, Retrieval
+from rag.steps import Steps, default_steps
 
 HISTORY_TURNS = 3
-
-
-_ROLES = {"user": "human", "assistant": "ai"}
-
-
-def _literal(text: str) -> str:
-    """Text for a prompt template that has no variables in it."""
-    return text.replace("{", "{{").replace("}", "}}")
-
-
-def _fence(text: str) -> str:
-    """Keep article text from closing its own fence."""
-    return text.replace("</source", "<\u2060/source").replace("<source", "<\u2060source")
-
-
-def format_sources(sources: Sequence[Source]) -> str:
-    """The numbered, fenced sources as the model sees them."""
-    blocks = []
-    for s in sources:
-        h = s.hit
-        day = (h.published_at or "")[:10] or "undated"
-        title = _fence(h.title or "(untitled)")
-        publisher = _fence(h.source or "unknown publisher")
-        blocks.append(
-            f'<source id="{s.n}">\n{title} ({publisher}, {day})\n{_fence(s.passage)}\n</source>'
-        )
-    return "\n".join(blocks)
-
-
-def answer_prompt() -> ChatPromptTemplate:
-    """The answer prompt: rules, worked examples as earlier turns, then sources and question."""
-    return ChatPromptTemplate.from_messages(
-        [("system", load_prompt("answer"))]
-        + [(_ROLES[role], _literal(text)) for role, text in load_examples()]
-        + [("human", load_prompt("question"))]
-    )
-
-
-def warm_up(model: BaseChatModel) -> None:
-    """Have the model read the fixed start of every answer prompt (rules and worked examples)
-    and write one token, so an embedded model's prompt cache holds that start before the
-    first question comes."""
-    *fixed, _ = answer_prompt().format_messages(sources="", as_of="", question="")
-    model.invoke([*fixed, HumanMessage(".")], max_tokens=1)
 
 
 def normalise_history(history: Sequence[Any] | None) -> list[tuple[str, str]]:
@@ -95,7 +54,8 @@ def normalise_history(history: Sequence[Any] | None) -> list[tuple[str, str]]:
 
 @dataclass
 class Prepared:
-    """Everything decided before generation."""
+    """One question as it is being answered: everything decided before generation, then the
+    draft and the record of each step."""
 
     question: str
     query: str
@@ -106,21 +66,28 @@ class Prepared:
     abstain_reason: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     retrieval: Retrieval | None = None  # the plan and every ranked hit, before selection
-    focused: bool = False  # answered on a second reading of the best passage alone
-    overruled: bool = False  # a refusal the model gave a low probability, replaced (_overrule)
-    refusal_probability: float | None = None
+    read: list[dict[str, Any]] = field(default_factory=list)  # the first prompt's sources
+    evidence: list[Quote] = field(default_factory=list)
+    trace: list[StepRecord] = field(default_factory=list)
+    draft: str = ""
+    reread: bool = False  # the draft comes from a second reading of one source
+    also_read: list[dict[str, Any]] = field(default_factory=list)
+    unbacked: bool = False  # no sentence of the draft was backed by its sources
 
 
-class _FirstShown:
-    """When the first text was shown, counted from ``started``."""
+class _Clock:
+    """Seconds since the question came, and when the first text was shown."""
 
-    def __init__(self, started: float) -> None:
-        self.started = started
-        self.at: float | None = None
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.first_shown: float | None = None
 
-    def mark(self) -> None:
-        if self.at is None:
-            self.at = time.perf_counter() - self.started
+    def __call__(self) -> float:
+        return round(time.perf_counter() - self.started, 4)
+
+    def shown(self) -> None:
+        if self.first_shown is None:
+            self.first_shown = self()
 
 
 class AnswerChain:
@@ -132,16 +99,16 @@ class AnswerChain:
         embedder: Embeddings,
         settings: Settings,
         checker: CitationChecker | None = None,
+        steps: Steps | None = None,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.settings = settings
         self.checker = checker or CitationChecker(embedder)
+        self.steps = steps or default_steps(settings, self.checker.threshold)
         self.prompt_hash = prompt_hash("answer", "examples", "question", "rewrite")
         self._answer_prompt = answer_prompt()
-        self._rewrite_prompt = ChatPromptTemplate.from_messages(
-            [("system", load_prompt("rewrite")), ("human", "{conversation}")]
-        )
+        self._rewrite_prompt = rewrite_prompt()
 
     # -- stages ---------------------------------------------------------------------------
     def generator(self, model: BaseChatModel) -> Runnable:
@@ -170,13 +137,15 @@ class AnswerChain:
         history: Sequence[Any] | None,
         as_of: date | datetime | str | None,
         filters: Filters,
-        model: BaseChatModel,
+        model: BaseChatModel | None,
     ) -> Prepared:
+        """Rewrite, retrieve, select and excerpt the sources, then run the guards (which may
+        set ``abstain_reason``). No answer is generated here."""
         t0 = time.perf_counter()
         turns = normalise_history(history)
-        standalone = self.rewrite(question, turns, model) if turns else question
+        standalone = self.rewrite(question, turns, model) if turns and model else question
         t1 = time.perf_counter()
-        day = as_of_date = as_date(as_of)
+        day = as_date(as_of)
         result = self.retriever.retrieve(
             standalone, k=self.settings.candidates, as_of=day, filters=filters
         )
@@ -199,42 +168,25 @@ class AnswerChain:
             self.settings.lead_bonus,
         )
         t3 = time.perf_counter()
-        prepared = Prepared(
+        prep = Prepared(
             question=question,
             query=standalone,
-            as_of=as_of_date or datetime.now(UTC).date(),
+            as_of=day or datetime.now(UTC).date(),
             filters=result.plan.filters,
             sources=sources,
             closest=self._closest(result.hits),
             timings={"rewrite": t1 - t0, "retrieve": t2 - t1, "select": t3 - t2},
             retrieval=result,
+            read=[s.to_dict() for s in sources],
         )
-        # Relevance to the whole question: a clause leader's similarity is to its clause only.
-        best = max(
-            (s.hit.similarity for s in sources if not s.hit.signals.get("part_only")),
-            default=0.0,
-        )
-        publishers = self.retriever.publishers
-        absent = missing_outlets(standalone, publishers) if self.settings.coverage_check else []
-        unmatched = (
-            unmatched_names(
-                standalone, publishers, result.hits, self.retriever.searcher.store.article_texts
-            )
-            if self.settings.coverage_check
-            else []
-        )
-        if not sources:
-            prepared.abstain_reason = "no passages matched"
-        elif absent:
-            prepared.abstain_reason = "the index holds no articles from " + ", ".join(absent)
-        elif unmatched:
-            prepared.abstain_reason = "no retrieved article mentions " + ", ".join(unmatched)
-        elif best < self.settings.abstain_threshold:
-            prepared.abstain_reason = (
-                f"best passage relevance {best:.2f} is below the threshold "
-                f"{self.settings.abstain_threshold:.2f}"
-            )
-        return prepared
+        for guard in self.steps.guards:
+            record = guard(prep, self)
+            prep.trace.append(record)
+            if record.decision == "abstain":
+                prep.abstain_reason = str(record.detail["reason"])
+                break
+        prep.timings["guards"] = time.perf_counter() - t3
+        return prep
 
     def _leads(self, chosen: Sequence[Hit]) -> dict[str, Hit]:
         """The opening chunk of each article that has two or more chosen passages, none of
@@ -286,172 +238,176 @@ class AnswerChain:
         as_of: date | datetime | str | None = None,
         filters: Filters | None = None,
         lock: threading.Lock | None = None,
-    ) -> Iterator[str | Answer]:
-        """Yield text pieces as the model writes them, then the checked ``Answer``."""
-        started = time.perf_counter()
+    ) -> Iterator[Event]:
+        """Yield ``Stage``, ``Retrieved``, ``Evidence`` and ``Token`` events as the answer is
+        made, then the checked ``Answer`` (see ``rag.events``)."""
+        clock = _Clock()
         lock = lock or threading.Lock()
         with lock:
+            yield Stage("rewrite" if history else "search", elapsed=clock())
             prep = self.prepare(question, history, as_of, filters or Filters(), model)
+            plan = {"query": prep.query, "as_of": prep.as_of.isoformat()}
+            plan["filters"] = prep.filters.to_dict()
             if prep.abstain_reason:
-                yield NOT_IN_ARTICLES
-                yield self._abstention(prep, model_name, started, prep.abstain_reason)
+                prep.timings["retrieved"] = clock()
+                yield Retrieved(**plan, sources=prep.closest, abstaining=True, elapsed=clock())
+                yield self._abstention(prep, model_name, clock, prep.abstain_reason)
                 return
+            prep.timings["retrieved"] = clock()
+            yield Retrieved(**plan, sources=prep.read, elapsed=clock())
+            prep.evidence = self.evidence(prep)
+            prep.timings["evidence"] = clock()
+            yield Evidence(prep.evidence, elapsed=clock())
+            articles = len({s.hit.article_id for s in prep.sources})
+            yield Stage("read", f"{articles} article{'s' * (articles != 1)}", clock())
             t_gen = time.perf_counter()
-            shown = _FirstShown(started)
-            draft = yield from self._generate(model, prep, prep.sources, shown)
+            prep.draft = yield from self.generate(model, prep, prep.sources, clock)
             prep.timings["generate"] = time.perf_counter() - t_gen
-            refused = refuses(draft)
-            overruled = self._overrule(model, prep, draft) if refused else None
-            if overruled is not None:
-                draft, refused, prep.overruled = overruled, False, True
-                shown.mark()
-                yield overruled
-            focus = self.focus_source(prep) if refused else None
-            if focus is not None:
-                t_focus = time.perf_counter()
-                second = yield from self._generate(model, prep, [focus], shown)
-                prep.timings["focus"] = time.perf_counter() - t_focus
-                if not refuses(second):
-                    draft, refused, prep.focused = second, False, True
-                    prep.sources[0] = focus  # cite what the model read the second time
-            if refused and shown.at is None:
-                shown.mark()
-                yield NOT_IN_ARTICLES
-            prep.timings["first_token"] = shown.at
-        yield self._finish(prep, draft, model_name, started)
+            if refuses(prep.draft):
+                yield from self._recover(model, prep, clock)
+            if refuses(prep.draft) and clock.first_shown is None:
+                clock.shown()
+                yield Token(NOT_IN_ARTICLES)
+            prep.timings["first_token"] = clock.first_shown
+            yield Stage("check", elapsed=clock())
+        yield self._finish(prep, model_name, clock)
 
-    def _generate(
-        self, model: BaseChatModel, prep: Prepared, sources: Sequence[Source], shown: _FirstShown
-    ) -> Iterator[str]:
+    def evidence(self, prep: Prepared) -> list[Quote]:
+        """The sentences of the prepared sources that best answer the question."""
+        return select_evidence(prep.query, prep.sources, self.embedder)
+
+    def _recover(self, model: BaseChatModel, prep: Prepared, clock: _Clock) -> Iterator[Event]:
+        """Run the recoveries in order until one replaces the refusal."""
+        for recovery in self.steps.recoveries:
+            yield Stage("recover", recovery.name, clock())
+            t0 = time.perf_counter()
+            record, draft = yield from _shown(recovery(self, model, prep, prep.draft), clock)
+            prep.timings[recovery.name] = time.perf_counter() - t0
+            prep.trace.append(record)
+            if draft is not None:
+                prep.draft = draft
+                prep.reread = recovery.name == "second_reading"
+                return
+
+    def generate(
+        self,
+        model: BaseChatModel,
+        prep: Prepared,
+        sources: Sequence[Source],
+        clock: _Clock | None = None,
+    ) -> Iterator[Token]:
         """Stream one draft over ``sources``; returns the whole draft. Text that may still turn
-        out to be the refusal is held back, so a refusal that a focused second reading
-        replaces is never shown."""
-        inputs = self._inputs(prep, sources)
+        out to be the refusal is held back, so a refusal that a recovery replaces is never
+        shown."""
+        inputs = answer_inputs(sources, prep.as_of, prep.query)
         pieces: list[str] = []
         held: str | None = ""
         for piece in self.generator(model).stream(inputs):
             pieces.append(piece)
             if held is None:
-                shown.mark()
-                yield piece
+                yield _token(piece, clock)
                 continue
             held += piece
             if not may_be_refusal(held):
-                shown.mark()
-                yield held
+                yield _token(held, clock)
                 held = None
         draft = "".join(pieces)
         if held and not refuses(draft):  # a short answer that looked like a refusal's start
-            shown.mark()
-            yield held
+            yield _token(held, clock)
         return draft
 
-    @staticmethod
-    def _inputs(prep: Prepared, sources: Sequence[Source]) -> dict[str, str]:
-        return {
-            "sources": format_sources(sources),
-            "as_of": prep.as_of.isoformat(),
-            "question": prep.query,
-        }
-
-    def _overrule(self, model: BaseChatModel, prep: Prepared, refusal: str) -> str | None:
-        """After a refusal: when the model itself gave its ``refusal`` a probability under
-        ``overrule_refusal_below``, its best reply that does not start like the refusal, if the
-        cite-check finds every sentence of it cited and supported; otherwise None (the refusal
-        stands). A small model often refuses with the answer in front of it while putting most
-        of its probability on answers. Needs a model that reports the probability of a reply
-        (``text_probability``, the embedded model); other models keep their refusals."""
-        below = self.settings.overrule_refusal_below
-        probability = getattr(model, "text_probability", None)
-        if below <= 0 or not callable(probability):
-            return None
+    def _finish(self, prep: Prepared, model_name: str, clock: _Clock) -> Answer:
         t0 = time.perf_counter()
-        messages = self._answer_prompt.format_messages(**self._inputs(prep, prep.sources))
-        prep.refusal_probability = round(float(probability(messages, refusal.strip())), 4)
-        if prep.refusal_probability >= below:
-            prep.timings["overrule"] = time.perf_counter() - t0
-            return None
-        reply = StrOutputParser().invoke(model.invoke(messages, avoid_start=refusal.strip()))
-        prep.timings["overrule"] = time.perf_counter() - t0
-        if refuses(reply):
-            return None
-        checked = self.checker.check(reply, prep.sources)
-        backed = checked.sentences and all(s.supported for s in checked.sentences)
-        return reply if backed and not checked.refused else None
-
-    def focus_source(self, prep: Prepared) -> Source | None:
-        """After a refusal, the best passage when it is relevant enough to read again on its
-        own, excerpted at up to ``focus_chars``: a small model shown four short excerpts
-        sometimes misses an answer that it finds in the best passage alone, or that the short
-        excerpt cut off."""
-        if not self.settings.focus_retry or len(prep.sources) < 2:
-            return None
-        best = prep.sources[0]
-        if best.hit.similarity < self.settings.focus_similarity:
-            return None
-        if len(best.passage) >= min(self.settings.focus_chars, len(best.hit.text)):
-            return best
-        (longer,) = build_sources(
-            prep.query,
-            [best.hit],
-            self.embedder,
-            self.settings.focus_chars,
-            lead_bonus=self.settings.lead_bonus,
-        )
-        return longer
-
-    def _finish(self, prep: Prepared, draft: str, model_name: str, started: float) -> Answer:
-        t0 = time.perf_counter()
-        # A question describing several articles: its clauses are claims the answer rests on
-        # (not after a second reading, when the model saw one source only).
-        plan = prep.retrieval.plan if prep.retrieval is not None else None
-        clauses = [part for part, _ in plan.parts] if plan and not prep.focused else []
-        checked = self.checker.check(draft, prep.sources, clauses)
+        checked = None
+        for check in self.steps.checks:
+            checked, record = check(self, prep, checked)
+            prep.trace.append(record)
         prep.timings["check"] = time.perf_counter() - t0
+        assert checked is not None, "the check steps must start with the cite-check"
         if checked.refused:
-            reason = "the model found no answer in the sources"
-            return self._abstention(prep, model_name, started, reason, draft)
+            reason = (
+                "no sentence of the draft is backed by its sources"
+                if prep.unbacked
+                else "the model found no answer in the sources"
+            )
+            return self._abstention(prep, model_name, clock, reason, quote=True)
         return self._answer(
             prep,
             model_name,
-            started,
+            clock,
             text=checked.text,
             abstained=False,
             citations=checked.citations,
             sources=[s.to_dict() for s in prep.sources],
             sentences=checked.sentences,
-            draft=draft,
             dropped_citations=checked.dropped,
             pruned_citations=checked.pruned,
-            focused=prep.focused,
-            overruled=prep.overruled,
+            also_read=prep.also_read,
         )
 
     def _abstention(
-        self, prep: Prepared, model_name: str, started: float, reason: str, draft: str = ""
+        self, prep: Prepared, model_name: str, clock: _Clock, reason: str, quote: bool = False
     ) -> Answer:
+        """An abstention listing the closest articles; after a refusal over relevant sources,
+        with the quotation that comes closest to an answer (never presented as one)."""
+        closest = None
+        if quote and prep.evidence:
+            best = prep.evidence[0]
+            source = next((s for s in prep.read if s["n"] == best.n), None)
+            if source is not None:
+                closest = {**asdict_quote(best), **_card(source)}
         return self._answer(
             prep,
             model_name,
-            started,
+            clock,
             text=NOT_IN_ARTICLES,
             abstained=True,
             sources=prep.closest,
             abstain_reason=reason,
-            draft=draft,
+            closest_quote=closest,
         )
 
-    def _answer(self, prep: Prepared, model_name: str, started: float, **fields: Any) -> Answer:
-        """An Answer with what every answer records: model, prompt hash, timings, plan."""
-        prep.timings["total"] = time.perf_counter() - started
+    def _answer(self, prep: Prepared, model_name: str, clock: _Clock, **fields: Any) -> Answer:
+        """An Answer with what every answer records: model, prompt hash, timings, plan, trace."""
+        prep.timings["total"] = clock()
         return Answer(
             question=prep.question,
             model=model_name,
             embed_model=self.settings.embed_model,
             prompt_hash=self.prompt_hash,
-            timings={k: round(v, 4) for k, v in prep.timings.items()},
+            timings={k: round(v, 4) for k, v in prep.timings.items() if v is not None},
             query=prep.query,
             filters=prep.filters.to_dict(),
-            refusal_probability=prep.refusal_probability,
+            draft=prep.draft,
+            read=prep.read,
+            evidence=[asdict_quote(q) for q in prep.evidence],
+            trace=prep.trace,
             **fields,
         )
+
+
+def asdict_quote(quote: Quote) -> dict[str, Any]:
+    return {"n": quote.n, "text": quote.text, "start": quote.start, "end": quote.end}
+
+
+def _card(source: dict[str, Any]) -> dict[str, Any]:
+    keys = ("article_id", "chunk_id", "title", "source", "url", "published_at")
+    return {k: source.get(k) for k in keys}
+
+
+def _token(text: str, clock: _Clock | None) -> Token:
+    if clock is not None:
+        clock.shown()
+    return Token(text)
+
+
+def _shown(steps: Iterator[Token], clock: _Clock) -> Iterator[Token]:
+    """Pass a recovery's tokens through, marking when the first text was shown; returns what
+    the recovery returns."""
+    while True:
+        try:
+            token = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        clock.shown()
+        yield token

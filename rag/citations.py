@@ -143,6 +143,10 @@ class CheckedAnswer:
     dropped: list[int] = field(default_factory=list)
     refused: bool = False
     pruned: list[int] = field(default_factory=list)
+    # Support of each (sentence index, source number) pair the check scored.
+    pair_support: dict[tuple[int, int], float] = field(default_factory=dict)
+    # Sources cited on the first sentence because they back a clause of the question.
+    clause_cited: list[int] = field(default_factory=list)
 
 
 # Least support of a question clause by a source for the clause to cite it (see ``check``), and
@@ -157,6 +161,12 @@ CLAUSE_FLOOR = 0.25
 
 # Words that carry no claim a passage could back: "Yes [1][3]." keeps all its markers.
 _NO_CLAIM = frozenset({"yes", "no", "true", "false"})
+
+
+def states_nothing(sentence: str) -> bool:
+    """Whether a sentence carries no claim of its own ("Yes [1][3]."): its claim is the
+    question's."""
+    return not set(tokenize_query(strip_markers(sentence))) - _NO_CLAIM
 
 
 class CitationChecker:
@@ -215,7 +225,7 @@ class CitationChecker:
         }
         return weak & cited if cited - weak else set()
 
-    def _support(self, sentences: list[str], sources: Sequence[Source]) -> np.ndarray:
+    def support_matrix(self, sentences: list[str], sources: Sequence[Source]) -> np.ndarray:
         """Matrix [sentence, source] of support scores in 0..1."""
         if not sentences or not sources:
             return np.zeros((len(sentences), len(sources)))
@@ -247,7 +257,7 @@ class CitationChecker:
         raw = split_answer(draft)
         valid = {s.n: s for s in sources}
         plain = [strip_markers(r) for r in raw]
-        support = self._support([*plain, *clauses], sources)
+        support = self.support_matrix([*plain, *clauses], sources)
         clause_support, support = support[len(plain) :], support[: len(plain)]
         index_of = {s.n: j for j, s in enumerate(sources)}
         sentences: list[Sentence] = []
@@ -263,7 +273,7 @@ class CitationChecker:
             attributed = False
             if cited:
                 score = max(support[i, index_of[n]] for n in cited)
-                if len(cited) > 1 and set(tokenize_query(plain[i])) - _NO_CLAIM:
+                if len(cited) > 1 and not states_nothing(plain[i]):
                     backing = [n for n in cited if support[i, index_of[n]] >= self.threshold]
                     if backing:
                         removed.update(n for n in cited if n not in backing)
@@ -298,6 +308,7 @@ class CitationChecker:
                 sentence.supported = bool(kept) and score >= self.threshold
                 sentence.text = with_markers(sentence.text, kept)
         best_support = {n: v for n, v in best_support.items() if n not in off_topic}
+        before = set(best_support)
         if sentences and len(clause_support) and len(sources):
             self._cite_clauses(sentences[0], clause_support, sources, best_support, attributed_ns)
         citations = [
@@ -314,9 +325,23 @@ class CitationChecker:
                 end=valid[n].end,
                 support=round(best_support[n], 4),
                 attributed=n in attributed_ns and n not in given_ns,
+                read_as=[n],
             )
             for n in sorted(best_support)
         ]
         text = " ".join(s.text for s in sentences)
         pruned = sorted(removed - set(best_support))
-        return CheckedAnswer(text, sentences, citations, sorted(set(dropped)), pruned=pruned)
+        pairs = {
+            (i, src.n): round(float(support[i, j]), 4)
+            for i in range(len(sentences))
+            for j, src in enumerate(sources)
+        }
+        return CheckedAnswer(
+            text,
+            sentences,
+            citations,
+            sorted(set(dropped)),
+            pruned=pruned,
+            pair_support=pairs,
+            clause_cited=sorted(set(best_support) - before),
+        )

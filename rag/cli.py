@@ -132,29 +132,52 @@ def ask(
 ) -> None:
     """Answer a question from the indexed articles, citing them, or say they don't say."""
     from rag.answer import Answer
+    from rag.events import Evidence, Retrieved, Token
 
     byline = _open(index, llm=llm)
     filters = {"sources": source, "since": since, "until": until}
-    stream = byline.stream(question, as_of=as_of, filters=filters)
-    answer: Answer | None = None
     live = not as_json and sys.stdout.isatty()
-    for item in stream:
+    if live:
+        typer.echo("loading model…", err=True)
+        byline.chat_model()
+    answer: Answer | None = None
+    writing = False
+    for item in byline.stream(question, as_of=as_of, filters=filters):
         if isinstance(item, Answer):
             answer = item
-        elif live:
-            typer.echo(item, nl=False)
+        elif not live:
+            continue
+        elif isinstance(item, Retrieved) and not item.abstaining:
+            typer.echo("Reading:")
+            for src in item.sources:
+                day = (src["published_at"] or "")[:10]
+                typer.echo(f"  [{src['n']}] {src['title']} — {src['source']} {day}")
+        elif isinstance(item, Evidence) and item.quotes:
+            typer.echo("What they say:")
+            for q in item.quotes:
+                typer.echo(f"  “{' '.join(q.text.split())}” [{q.n}]")
+        elif isinstance(item, Token):
+            if not writing:
+                typer.echo("")
+                writing = True
+            typer.echo(item.text, nl=False)
     assert answer is not None
     if as_json:
         _dump(answer.to_dict())
         return
     if live:
-        typer.echo("\n")
+        typer.echo("\n\nChecked answer:")
     typer.echo(answer.text)
     for s in answer.sentences:
         if not s.supported:
             typer.echo(f"  ! not supported by its sources: {s.text}")
     typer.echo("")
     if answer.abstained:
+        if answer.closest_quote:
+            q = answer.closest_quote
+            typer.echo(f"The closest the articles come: “{' '.join(q['text'].split())}”")
+            typer.echo(f"  — {q['title']}, {q['source']} {(q['published_at'] or '')[:10]}")
+            typer.echo("")
         typer.echo("Closest articles:")
         for src in answer.sources:
             typer.echo(f"  - {src['title']} — {src['source']} {(src['published_at'] or '')[:10]}")

@@ -8,6 +8,7 @@ import pytest
 
 from rag import Byline
 from rag.answer import Answer
+from rag.events import Token
 from rag.citations import is_refusal, parse_markers, split_answer, with_markers
 from rag.retrieval.context import build_sources, pick_context, pick_diverse, with_leads
 from rag.retrieval.hits import Hit
@@ -124,7 +125,7 @@ def test_low_relevance_abstains_without_calling_the_model(index, embedder) -> No
 def test_stream_yields_pieces_then_the_answer(index, embedder) -> None:
     items = list(open_with(index, embedder, FakeChatModel(mode="cite")).stream(ROFR_Q))
     assert isinstance(items[-1], Answer)
-    pieces = [i for i in items if isinstance(i, str)]
+    pieces = [i.text for i in items if isinstance(i, Token)]
     assert len(pieces) > 3 and "".join(pieces).strip() == items[-1].draft.strip()
 
 
@@ -449,10 +450,9 @@ def test_refusal_prefixes_are_held_back_answers_are_not() -> None:
 
 
 def _streamed(byline: Byline, question: str) -> tuple[list[str], Answer]:
-    pieces = list(byline.stream(question))
-    *text, final = pieces
+    *events, final = list(byline.stream(question))
     assert isinstance(final, Answer)
-    return text, final
+    return [e.text for e in events if isinstance(e, Token)], final
 
 
 def test_a_refusal_is_read_again_on_the_best_passage_alone(index, embedder) -> None:
@@ -462,7 +462,7 @@ def test_a_refusal_is_read_again_on_the_best_passage_alone(index, embedder) -> N
     assert not answer.abstained and answer.focused
     assert "".join(text) == "Microsoft [1]." and "don't say" not in "".join(text)
     assert answer.citations[0].n == 1 and answer.citations[0].article_id == "rofr"
-    assert len(answer.sources) > 1 and "focus" in answer.timings
+    assert len(answer.sources) > 1 and "second_reading" in answer.timings
     first, second = (prompt_sources(p) for p in fake.prompts)
     assert len(first) == len(answer.sources) > 1
     # The second reading shows the best passage alone, at more than the short first excerpt,
@@ -484,7 +484,7 @@ def test_no_second_reading_when_disabled_or_the_best_passage_is_weak(index, embe
     for setting in ({"focus_retry": False, "focus_similarity": 0.0}, {"focus_similarity": 0.99}):
         fake = FakeChatModel(mode="refuse")
         answer = open_with(index, embedder, fake, **setting).ask(ROFR_Q)
-        assert answer.abstained and len(fake.prompts) == 1 and "focus" not in answer.timings
+        assert answer.abstained and len(fake.prompts) == 1 and answer.step("second_reading").decision == "skipped"
 
 
 def test_a_refusal_the_model_doubts_is_replaced_by_its_cited_answer(index, embedder) -> None:
@@ -496,7 +496,7 @@ def test_a_refusal_the_model_doubts_is_replaced_by_its_cited_answer(index, embed
     # the probability was asked of the prompt just refused, and the second reply was asked
     # not to start like the refusal
     assert fake.scored == fake.prompts[:1] and fake.avoided == ["The articles don't say."]
-    assert len(fake.prompts) == 2 and "overrule" in answer.timings
+    assert len(fake.prompts) == 2 and "doubted_refusal" in answer.timings
 
 
 def test_a_refusal_the_model_is_sure_of_stands(index, embedder) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.retrieval.coverage import (
+from rag.steps.coverage import (
     missing_outlets,
     names_absent,
     names_in,

@@ -94,7 +94,7 @@ def test_follow_up_rewrite_runs_in_its_own_llama_context(demo_index: Path, real_
 
 @pytest.mark.model
 def test_warm_up_fills_the_embedded_models_prompt_cache(real_embedder) -> None:
-    from rag.chain import warm_up
+    from rag.prompting import warm_up
 
     _local_model_or_skip()
     chat, _ = Byline.open(embedder=real_embedder).chat_model()

@@ -271,13 +271,21 @@ def test_chat_event_streams_then_shows_the_rendered_answer(service: ChatService)
     state = new_state()
     updates = run_turn(service, QUESTIONS["crane"][0], state)
     assert updates[0][0] == ""  # the question box is cleared at once
-    streamed = [u[1][-1]["content"] for u in updates[:-1]]
-    assert len(streamed) > 3 and all("byline-streaming" in s for s in streamed)
-    assert "Crane" in streamed[-1]
+    shown = [u[1][-1]["content"] for u in updates[:-1]]
+    # first a stage line with the quoted evidence, then the model's words as they come
+    assert "byline-pending" in shown[0] and "Searching" in shown[0]
+    assert any("byline-quote" in s and "What the articles say" in s for s in shown)
+    streamed = [s for s in shown if "byline-streaming" in s]
+    assert len(streamed) > 3 and "Crane" in streamed[-1]
+    first_word = shown.index(streamed[0])
+    assert all("byline-pending" in s for s in shown[:first_word])
+    # the sources panel fills before the first word
+    panels = [u[4] for u in updates[:first_word] if isinstance(u[4], str)]
+    assert panels and "Reading" in panels[0] and 'id="read-1"' in panels[0]
     final = updates[-1]
     bubble = final[1][-1]["content"]
     assert "byline-streaming" not in bubble and 'href="#src-1"' in bubble
-    assert 'id="src-1"' in final[4] and "<mark>" in final[4]
+    assert 'id="src-1"' in final[4] and "<mark class=" in final[4]
     assert final[2] == [
         {"role": "user", "content": QUESTIONS["crane"][0]},
         {"role": "assistant", "content": final[2][1]["content"]},

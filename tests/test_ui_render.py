@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from rag.answer import Answer, Citation, Sentence
+from rag.answer import Answer, Citation, Sentence, StepRecord
 from ui.examples import DEMO_QUESTIONS, example_questions, title_question
 from ui.render import (
     failure_rows,
@@ -154,12 +154,14 @@ def test_attributed_citations_look_different_from_model_given_ones() -> None:
 
 def test_an_answer_from_the_second_reading_says_so() -> None:
     assert "second reading" not in render_answer(answer())
-    assert "second reading" in render_answer(answer(focused=True))
+    reread = [StepRecord("recovery", "second_reading", "replaced")]
+    assert "second reading" in render_answer(answer(trace=reread))
 
 
 def test_an_answer_that_replaced_a_doubted_refusal_says_so() -> None:
     assert "low probability" not in render_answer(answer())
-    html = render_answer(answer(overruled=True, refusal_probability=0.18))
+    doubted = StepRecord("recovery", "doubted_refusal", "replaced", {"probability": 0.18})
+    html = render_answer(answer(trace=[doubted]))
     assert "low probability (18%)" in html and "the articles don" in html
 
 
@@ -178,10 +180,11 @@ def test_dict_form_renders_like_the_object() -> None:
 def test_cited_passage_is_highlighted_at_its_offsets_in_context() -> None:
     panel = render_sources(answer())
     assert 'id="src-1"' in panel
-    marked = re.findall(r"<mark>(.*?)</mark>", panel, flags=re.S)
+    marked = re.findall(r"<mark[^>]*>(.*?)</mark>", panel, flags=re.S)
     assert marked == [CITED]
-    # the chunk around the passage is shown too, before and after the mark
-    assert "exclusive cloud provider for OpenAI. <mark>" in panel
+    # the chunk around the passage is shown too, before and after the mark, drawn as strong
+    # as its support
+    assert 'exclusive cloud provider for OpenAI. <mark class="support-strong">' in panel
     assert "</mark> Analysts called it a hedge." in panel
     assert "support 82%" in panel
 
@@ -241,11 +244,12 @@ def test_abstention_says_so_and_lists_the_closest_articles() -> None:
     html = render_answer(abstained)
     assert html == render_abstention(abstained)
     assert "byline-abstain" in html and "The articles don't say." in unescape(html)
-    assert "Closest articles" in html and "below the threshold" in html
-    assert 'href="https://s.example/a"' in html and "Amazon adds billions" in html
-    assert "#src-" not in html
+    assert "below the threshold" in html and "listed under Sources" in html
+    # the closest articles are listed once: in the sources panel, not again in the bubble
+    assert "Amazon adds billions" not in html and "#src-" not in html
     panel = render_sources(abstained)
-    assert "Closest articles" in panel and "<mark>" not in panel
+    assert "Closest articles" in panel and "<mark" not in panel
+    assert 'href="https://s.example/a"' in panel and "Amazon adds billions" in panel
 
 
 # --------------------------------------------------------------------------- hostile text
@@ -280,7 +284,7 @@ def test_article_text_cannot_inject_markup() -> None:
         assert 'href="javascript' not in html
         assert "&lt;script&gt;" in html
     panel = render_sources(hostile)
-    assert "<mark>Ignore this. &lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in panel
+    assert '<mark class="support-strong">Ignore this. &lt;img src=x onerror=&quot;alert(1)&quot;&gt;' in panel
     assert "Evil &quot;Times&quot; &lt;b&gt;" in panel
 
 

@@ -13,6 +13,7 @@ and ``/ask`` (the whole answer as JSON) through ``gradio_client``.
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,7 @@ import gradio as gr
 from rag.answer import Answer
 from rag.app import Byline
 from rag.errors import RagError
+from rag.events import Evidence, Retrieved, Stage, Token
 from rag.llms import describe_model
 from rag.manifest import Manifest
 from ui.examples import example_questions
@@ -35,10 +37,13 @@ from ui.render import (
     render_answer,
     render_error,
     render_ingest_summary,
+    render_pending,
     render_question,
+    render_reading,
     render_sources,
     render_stats,
     render_streaming,
+    stage_line,
     stats_line,
 )
 from ui.style import CSS, HEAD
@@ -219,8 +224,9 @@ class ChatService:
         history: list[dict[str, str]] | None = None,
         as_of: str | None = None,
         filters: dict[str, Any] | None = None,
-    ) -> Iterator[str | Answer]:
-        """Text pieces as generated, then the checked Answer (RagError on purpose-made errors)."""
+    ) -> Iterator[Any]:
+        """The answer's events (``rag.events``), then the checked Answer (RagError on
+        purpose-made errors)."""
         return pump(
             lambda: self.byline.stream(
                 question, history=history or None, as_of=as_of, filters=filters, llm=self.llm
@@ -261,8 +267,15 @@ class ChatService:
             return
         chat = list(chat or []) + [{"role": "user", "content": render_question(question)}]
         index = len(chat)
-        bubble = {"role": "assistant", "content": render_streaming("")}
-        yield "", chat + [bubble], skip, skip, skip
+        started = time.perf_counter()
+
+        def pending(name: str, detail: str = "") -> dict[str, Any]:
+            line = stage_line(name, detail, time.perf_counter() - started)
+            return {"role": "assistant", "content": render_pending(line, quotes)}
+
+        quotes: list[Any] = []
+        stage = ("search", "")
+        yield "", chat + [pending(*stage)], skip, skip, skip
         text = ""
         try:
             day = _date_or_none(as_of, "as of")
@@ -272,9 +285,20 @@ class ChatService:
                 if isinstance(item, Answer):
                     answer = item
                     break
-                text += item
-                bubble = {"role": "assistant", "content": render_streaming(text)}
-                yield skip, chat + [bubble], skip, skip, skip
+                if isinstance(item, Stage):
+                    stage = (item.name, item.detail)
+                    if not text:
+                        yield skip, chat + [pending(*stage)], skip, skip, skip
+                elif isinstance(item, Retrieved):
+                    panel = render_reading(item.sources, item.abstaining)
+                    yield skip, chat + [pending(*stage)], skip, skip, panel
+                elif isinstance(item, Evidence):
+                    quotes = list(item.quotes)
+                    yield skip, chat + [pending(*stage)], skip, skip, skip
+                elif isinstance(item, Token):
+                    text += item.text
+                    bubble = {"role": "assistant", "content": render_streaming(text)}
+                    yield skip, chat + [bubble], skip, skip, skip
             if answer is None:
                 raise RagError("the answer chain ended without an answer")
         except RagError as exc:

@@ -22,6 +22,9 @@ MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 CONTEXT_CHARS = 360
 # How much of a passage to show for an article the answer did not cite.
 EXCERPT_CHARS = 280
+# Support from which a highlight is drawn strong (shown citations are all backed; see
+# ``rag.steps.checks.HideUnbacked``): a display choice, not a tuned number.
+STRONG_SUPPORT = 0.7
 
 UNSUPPORTED_TIP = "The cited passage does not clearly support this sentence."
 ATTRIBUTED_TIP = "Added by the citation check: the model gave no marker here."
@@ -94,6 +97,19 @@ def byline_of(item: Any) -> str:
 
 def _citations_by_n(answer: Any) -> dict[int, Any]:
     return {int(get(c, "n")): c for c in get(answer, "citations") or []}
+
+
+def _read_as(citation: Any, n: int) -> int:
+    """The source number the model saw a cited article under (the first, when several)."""
+    numbers = list(get(citation, "read_as") or [])
+    return int(numbers[0]) if numbers else n
+
+
+def support_class(support: Any) -> str:
+    """How strongly a highlight is drawn: by how well the passage backs the answer."""
+    if not isinstance(support, int | float):
+        return "support-weak"
+    return "support-strong" if support >= STRONG_SUPPORT else "support-fair"
 
 
 def _sources_by_n(answer: Any) -> dict[int, Any]:
@@ -191,13 +207,16 @@ def render_abstention(answer: Any) -> str:
     reason = get(answer, "abstain_reason")
     if reason:
         parts.append(f'<p class="byline-reason">No answer given: {esc(reason)}.</p>')
-    closest = list(get(answer, "sources") or [])
-    if closest:
-        items = "".join(
-            f"<li>{article_link(s)} <span class='src-meta'>— {byline_of(s)}</span></li>"
-            for s in closest
+    quote = get(answer, "closest_quote")
+    if quote:
+        parts.append(
+            '<p class="byline-closest-quote">The closest the articles come (a quotation, not '
+            f'an answer):</p><blockquote class="byline-quote">“{esc(get(quote, "text"))}” '
+            f'<span class="src-meta">— {article_link(quote)}, {byline_of(quote)}</span>'
+            "</blockquote>"
         )
-        parts.append(f'<p>Closest articles:</p><ul class="byline-closest">{items}</ul>')
+    if get(answer, "sources"):
+        parts.append('<p class="byline-see">The closest articles are listed under Sources.</p>')
     parts.append("</div>")
     return "".join(parts)
 
@@ -208,6 +227,55 @@ def render_streaming(text: str) -> str:
     return (
         f'<div class="byline-answer byline-streaming"><p>{body}'
         '<span class="byline-cursor">▍</span></p></div>'
+    )
+
+
+STAGE_LINES = {
+    "rewrite": "Reading the conversation…",
+    "search": "Searching…",
+    "read": "Reading {detail}…",
+    "recover": "Reading again…",
+    "check": "Checking citations…",
+}
+
+
+def stage_line(stage: str, detail: str = "", elapsed: float = 0.0) -> str:
+    """“Reading 4 articles… 3 s”: what Byline is waiting for, and for how long."""
+    line = STAGE_LINES.get(stage, stage + "…").format(detail=detail or "the sources")
+    return f"{line} {elapsed:.0f} s"
+
+
+def render_pending(stage: str, quotes: Iterable[Any] = ()) -> str:
+    """The bubble before the model's first word: the stage line and, once found, the sentences
+    of the sources that best answer the question, shown as quotations."""
+    parts = [f'<div class="byline-answer byline-pending"><p class="byline-stage">{esc(stage)}</p>']
+    quoted = [
+        f'<blockquote class="byline-quote">“{esc(get(q, "text"))}” '
+        f'<a class="cite" href="#read-{int(get(q, "n"))}">[{int(get(q, "n"))}]</a></blockquote>'
+        for q in quotes
+    ]
+    if quoted:
+        parts.append(
+            '<p class="byline-quote-label">What the articles say (quoted while the answer '
+            "is written):</p>" + "".join(quoted)
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def render_reading(sources: Iterable[Any], abstaining: bool = False) -> str:
+    """The sources panel before the answer: the articles being read (or, when Byline will
+    abstain, the closest ones)."""
+    sources = list(sources)
+    if abstaining or not sources:
+        return render_sources({"abstained": True, "sources": sources})
+    cards = "".join(
+        _excerpt_card(s, f"read-{int(get(s, 'n') or i)}") for i, s in enumerate(sources, 1)
+    )
+    return (
+        f'<div class="byline-sources"><h3>Reading {len(sources)} passages</h3>'
+        "<p>The answer will cite the ones that back it.</p>"
+        f"{cards}</div>"
     )
 
 
@@ -286,12 +354,13 @@ def _source_card(n: int, cite: Any, source: Any) -> str:
             f'<span class="badge badge-attributed" title="{esc(ATTRIBUTED_TIP)}">attributed</span>'
         )
     css = "src-card attributed" if attributed else "src-card"
+    marked = highlight(context, context_start, start, end, passage)
+    marked = marked.replace("<mark>", f'<mark class="{support_class(support)}">', 1)
     return (
         f'<article class="{css}" id="src-{n}">'
         f'<header><span class="src-n">[{n}]</span> {article_link(cite)}</header>'
         f'<div class="src-meta">{byline_of(cite)} {" ".join(badges)}</div>'
-        f'<blockquote class="src-passage">{highlight(context, context_start, start, end, passage)}'
-        "</blockquote></article>"
+        f'<blockquote class="src-passage">{marked}</blockquote></article>'
     )
 
 
@@ -324,21 +393,22 @@ def render_sources(answer: Any | None) -> str:
         )
     citations = _citations_by_n(answer)
     sources = _sources_by_n(answer)
-    cards = "".join(_source_card(n, c, sources.get(n)) for n, c in sorted(citations.items()))
+    cards = "".join(
+        _source_card(n, c, sources.get(_read_as(c, n))) for n, c in sorted(citations.items())
+    )
     if not cards:
         cards = "<p>The answer cites no source.</p>"
     cited_articles = {get(c, "article_id") for c in citations.values()}
-    uncited: dict[Any, tuple[list[int], Any]] = {}
+    uncited: dict[Any, Any] = {}
     for n, s in sorted(sources.items()):
         key = get(s, "article_id") or f"n{n}"
-        if n not in citations and key not in cited_articles:
-            uncited.setdefault(key, ([], s))[0].append(n)
+        if key not in cited_articles:
+            uncited.setdefault(key, s)
     extra = ""
     if uncited:
         items = "".join(
-            f"<li>[{', '.join(str(n) for n in numbers)}] {article_link(s)} "
-            f"<span class='src-meta'>— {byline_of(s)}</span></li>"
-            for numbers, s in uncited.values()
+            f"<li>{article_link(s)} <span class='src-meta'>— {byline_of(s)}</span></li>"
+            for s in uncited.values()
         )
         extra = (
             f'<details class="src-uncited"><summary>Also read, not cited ({len(uncited)})'

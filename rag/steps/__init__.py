@@ -1,0 +1,61 @@
+"""The answer path as named steps: every behaviour around the model call, in order, with
+its switch, in this one file.
+
+- Guards run after retrieval and may abstain before the model is asked.
+- Recoveries run when the model refuses; the first that returns a new draft ends them.
+- Checks run on the draft; each may change what is shown, or turn it into an abstention.
+
+Each step owns its parameters and writes a ``StepRecord`` into ``Answer.trace``. A new
+behaviour is a new step here, not a flag threaded through the chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.config import Settings
+from rag.steps.checks import CiteCheck, HideUnbacked, OneNumberPerArticle
+from rag.steps.guards import AbsentOutlets, NoPassages, RelevanceFloor, UnmatchedNames
+from rag.steps.recoveries import DoubtedRefusal, ScoresReplies, SecondReading
+
+
+@dataclass
+class Steps:
+    """The guards, recoveries and checks of one answer chain, in the order they run."""
+
+    guards: list[Any] = field(default_factory=list)
+    recoveries: list[Any] = field(default_factory=list)
+    checks: list[Any] = field(default_factory=list)
+
+    def names(self) -> list[str]:
+        return [s.name for s in (*self.guards, *self.recoveries, *self.checks)]
+
+
+def default_steps(settings: Settings, support_threshold: float) -> Steps:
+    """Byline's answer path, from the settings (each step's switch and numbers)."""
+    return Steps(
+        guards=[
+            NoPassages(),
+            AbsentOutlets(enabled=settings.coverage_check),
+            UnmatchedNames(enabled=settings.coverage_check),
+            RelevanceFloor(threshold=settings.abstain_threshold),
+        ],
+        recoveries=[
+            DoubtedRefusal(below=settings.overrule_refusal_below),
+            SecondReading(
+                enabled=settings.focus_retry,
+                similarity=settings.focus_similarity,
+                chars=settings.focus_chars,
+                lead_bonus=settings.lead_bonus,
+            ),
+        ],
+        checks=[
+            CiteCheck(),
+            HideUnbacked(threshold=support_threshold),
+            OneNumberPerArticle(),
+        ],
+    )
+
+
+__all__ = ["ScoresReplies", "Steps", "default_steps"]

@@ -1,0 +1,156 @@
+"""Checks: what code verifies after the model has written, before a reader sees anything.
+
+The cite-check parses the markers and scores support; the steps after it decide what is
+shown. A reader trusts a highlighted passage, so a citation is shown only where its passage
+backs its sentence, and each article is one source number, counted from [1] in order of use.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from rag.answer import Citation, StepRecord
+from rag.citations import CheckedAnswer, states_nothing, with_markers
+
+if TYPE_CHECKING:
+    from rag.chain import AnswerChain, Prepared
+
+
+@dataclass
+class CiteCheck:
+    """Parse the draft's markers, drop out-of-range ones, score each sentence's support,
+    attribute unmarked sentences to their best passage, prune markers of multi-cited
+    sentences whose passage does not back them, and cite the source backing each clause of
+    a question that describes several articles (see ``rag.citations``)."""
+
+    name: str = "cite_check"
+
+    def __call__(
+        self, chain: AnswerChain, prep: Prepared, checked: CheckedAnswer | None
+    ) -> tuple[CheckedAnswer, StepRecord]:
+        t0 = time.perf_counter()
+        plan = prep.retrieval.plan if prep.retrieval is not None else None
+        # Not after a second reading, when the model saw one source only.
+        clauses = [part for part, _ in plan.parts] if plan and not prep.reread else []
+        out = chain.checker.check(prep.draft, prep.sources, clauses)
+        detail = {
+            "sentences": len(out.sentences),
+            "dropped": out.dropped,
+            "pruned": out.pruned,
+            "attributed": sorted({c.n for c in out.citations if c.attributed}),
+            "clause_cited": out.clause_cited,
+            "refused": out.refused,
+        }
+        seconds = round(time.perf_counter() - t0, 4)
+        return out, StepRecord(
+            "check", self.name, "refused" if out.refused else "pass", detail, seconds
+        )
+
+
+@dataclass
+class HideUnbacked:
+    """A citation whose passage does not back its sentence (support under ``threshold``) is
+    removed from that sentence; a source no sentence is left citing is no longer a citation
+    (it is listed as read, never shown as support). A sentence that states nothing of its
+    own ("Yes.") is backed by what backs the question; a source cited for a clause of the
+    question keeps its citation. When no sentence is left backed, the answer abstains."""
+
+    threshold: float
+    name: str = "hide_unbacked"
+
+    def __call__(
+        self, chain: AnswerChain, prep: Prepared, checked: CheckedAnswer
+    ) -> tuple[CheckedAnswer, StepRecord]:
+        if checked.refused:
+            return checked, StepRecord("check", self.name, "skipped")
+        question_support = self._question_support(chain, prep)
+        clause = set(checked.clause_cited)
+        hidden: list[dict[str, object]] = []
+        for i, sentence in enumerate(checked.sentences):
+            keep = []
+            for n in sentence.citations:
+                score = checked.pair_support.get((i, n), 0.0)
+                if states_nothing(sentence.text):
+                    score = question_support.get(n, 0.0)
+                if score >= self.threshold or (i == 0 and n in clause):
+                    keep.append(n)
+                else:
+                    hidden.append({"sentence": i, "n": n, "support": round(score, 4)})
+            if keep != sentence.citations:
+                sentence.citations = keep
+                sentence.text = with_markers(sentence.text, keep)
+                sentence.supported = bool(keep)
+                sentence.support = max(
+                    (checked.pair_support.get((i, n), 0.0) for n in keep), default=0.0
+                )
+        still = {n for s in checked.sentences for n in s.citations}
+        dropped = [c for c in checked.citations if c.n not in still]
+        checked.citations = [c for c in checked.citations if c.n in still]
+        checked.text = " ".join(s.text for s in checked.sentences)
+        backed = any(s.citations for s in checked.sentences)
+        detail = {"hidden": hidden, "also_read": [c.n for c in dropped], "backed": backed}
+        prep.also_read = [
+            {"n": c.n, "article_id": c.article_id, "title": c.title, "source": c.source,
+             "published_at": c.published_at, "url": c.url, "support": c.support}
+            for c in dropped
+        ]  # fmt: skip
+        if not backed:
+            checked.refused = True
+            prep.unbacked = True
+            return checked, StepRecord("check", self.name, "abstain", detail)
+        return checked, StepRecord("check", self.name, "changed" if hidden else "pass", detail)
+
+    @staticmethod
+    def _question_support(chain: AnswerChain, prep: Prepared) -> dict[int, float]:
+        if not prep.sources:
+            return {}
+        row = chain.checker.support_matrix([prep.query], prep.sources)[0]
+        return {s.n: float(row[j]) for j, s in enumerate(prep.sources)}
+
+
+@dataclass
+class OneNumberPerArticle:
+    """Each cited article is one source number, numbered from [1] in order of first use;
+    an article cited through two passages keeps the one that backs the answer best (the
+    numbers the model saw are kept in ``Citation.read_as``)."""
+
+    name: str = "one_number_per_article"
+
+    def __call__(
+        self, chain: AnswerChain, prep: Prepared, checked: CheckedAnswer
+    ) -> tuple[CheckedAnswer, StepRecord]:
+        if checked.refused or not checked.citations:
+            return checked, StepRecord("check", self.name, "skipped")
+        by_n = {c.n: c for c in checked.citations}
+        number_of_article: dict[str, int] = {}
+        mapping: dict[int, int] = {}
+        for sentence in checked.sentences:
+            for n in sentence.citations:
+                article = by_n[n].article_id
+                if article not in number_of_article:
+                    number_of_article[article] = len(number_of_article) + 1
+                mapping[n] = number_of_article[article]
+        merged: dict[int, Citation] = {}
+        for n, shown in mapping.items():
+            c = by_n[n]
+            best = merged.get(shown)
+            read_as = sorted({*(best.read_as if best else []), n})
+            if best is None or c.support > best.support:
+                merged[shown] = replace(c, n=shown, read_as=read_as)
+            else:
+                best.read_as = read_as
+        for sentence in checked.sentences:
+            numbers = list(dict.fromkeys(mapping[n] for n in sentence.citations))
+            sentence.citations = numbers
+            sentence.text = with_markers(sentence.text, numbers)
+        checked.citations = [merged[k] for k in sorted(merged)]
+        checked.text = " ".join(s.text for s in checked.sentences)
+        changed = any(k != v for k, v in mapping.items())
+        return checked, StepRecord(
+            "check",
+            self.name,
+            "changed" if changed else "pass",
+            {"numbers": {str(k): v for k, v in mapping.items()}},
+        )
