@@ -8,8 +8,8 @@ import pytest
 
 from rag import Byline
 from rag.answer import Answer
-from rag.events import Token
 from rag.citations import is_refusal, parse_markers, split_answer, with_markers
+from rag.events import Token
 from rag.retrieval.context import build_sources, pick_context, pick_diverse, with_leads
 from rag.retrieval.hits import Hit
 from rag.testing import FakeChatModel, prompt_sources
@@ -484,7 +484,11 @@ def test_no_second_reading_when_disabled_or_the_best_passage_is_weak(index, embe
     for setting in ({"focus_retry": False, "focus_similarity": 0.0}, {"focus_similarity": 0.99}):
         fake = FakeChatModel(mode="refuse")
         answer = open_with(index, embedder, fake, **setting).ask(ROFR_Q)
-        assert answer.abstained and len(fake.prompts) == 1 and answer.step("second_reading").decision == "skipped"
+        assert (
+            answer.abstained
+            and len(fake.prompts) == 1
+            and answer.step("second_reading").decision == "skipped"
+        )
 
 
 def test_a_refusal_the_model_doubts_is_replaced_by_its_cited_answer(index, embedder) -> None:

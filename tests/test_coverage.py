@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rag.retrieval.hits import Hit
 from rag.steps.coverage import (
     missing_outlets,
     names_absent,
@@ -9,7 +10,6 @@ from rag.steps.coverage import (
     outlets_named,
     unmatched_names,
 )
-from rag.retrieval.hits import Hit
 
 PUBS = ["TechCrunch", "The New York Times", "BBC News - Entertainment & Arts"]
 

@@ -284,7 +284,10 @@ def test_article_text_cannot_inject_markup() -> None:
         assert 'href="javascript' not in html
         assert "&lt;script&gt;" in html
     panel = render_sources(hostile)
-    assert '<mark class="support-strong">Ignore this. &lt;img src=x onerror=&quot;alert(1)&quot;&gt;' in panel
+    assert (
+        '<mark class="support-strong">Ignore this. &lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
+        in panel
+    )
     assert "Evil &quot;Times&quot; &lt;b&gt;" in panel
 
 
