@@ -30,6 +30,7 @@ from rag.prompting import answer_inputs, answer_prompt, rewrite_prompt
 from rag.prompts import NOT_IN_ARTICLES, prompt_hash
 from rag.retrieval.context import Source, build_sources, pick_context, with_leads
 from rag.retrieval.filters import Filters
+from rag.retrieval.followup import Conversation, retrieve_follow_up
 from rag.retrieval.hits import Hit
 from rag.retrieval.planner import as_date
 from rag.retrieval.retriever import NewsRetriever, Retrieval
@@ -39,10 +40,13 @@ HISTORY_TURNS = 3
 
 
 def normalise_history(history: Sequence[Any] | None) -> list[tuple[str, str]]:
-    """History as (role, text) pairs from message dicts, LangChain messages or (q, a) tuples."""
+    """History as (role, text) pairs from message dicts, LangChain messages, (q, a) tuples or
+    earlier ``Answer`` objects."""
     turns: list[tuple[str, str]] = []
     for item in history or []:
-        if isinstance(item, dict):
+        if hasattr(item, "cited_article_ids") and hasattr(item, "question"):  # an Answer
+            turns += [("user", str(item.question)), ("assistant", str(item.text))]
+        elif isinstance(item, dict):
             turns.append((str(item.get("role", "user")), str(item.get("content", ""))))
         elif isinstance(item, tuple | list) and len(item) == 2:
             turns += [("user", str(item[0])), ("assistant", str(item[1] or ""))]
@@ -146,9 +150,16 @@ class AnswerChain:
         standalone = self.rewrite(question, turns, model) if turns and model else question
         t1 = time.perf_counter()
         day = as_date(as_of)
-        result = self.retriever.retrieve(
-            standalone, k=self.settings.candidates, as_of=day, filters=filters
-        )
+        if turns:
+            conversation = Conversation.from_history(history)
+            k = self.settings.candidates
+            result = retrieve_follow_up(
+                self.retriever, standalone, question, conversation, k, day, filters
+            )
+        else:
+            result = self.retriever.retrieve(
+                standalone, k=self.settings.candidates, as_of=day, filters=filters
+            )
         t2 = time.perf_counter()
         chosen = pick_context(
             result.hits,

@@ -94,6 +94,7 @@ class FakeChatModel(BaseChatModel):
     refusal_probability: float = 1.0
     avoided: list[str] = Field(default_factory=list)
     scored: list[str] = Field(default_factory=list)
+    rewrites: list[str] = Field(default_factory=list)  # scripted follow-up rewrites, in turn
 
     def text_probability(self, messages: list[BaseMessage], text: str) -> float:
         self.scored.append("\n\n".join(str(m.content) for m in messages))
@@ -109,7 +110,7 @@ class FakeChatModel(BaseChatModel):
         if avoid_start:
             self.avoided.append(avoid_start)
         if "standalone question" in prompt:
-            return self._rewrite(messages)
+            return self.rewrites.pop(0) if self.rewrites else self._rewrite(messages)
         if self.mode == "script":
             if not self.responses:
                 raise RuntimeError("FakeChatModel ran out of scripted responses")

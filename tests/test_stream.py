@@ -148,3 +148,24 @@ def test_each_article_is_one_number_counted_from_one_in_order_of_use(index, embe
     assert not answer.abstained
     assert [c.n for c in answer.citations] == [1] and answer.citations[0].read_as == [last]
     assert "[1]" in answer.text and f"[{last}]" not in answer.text
+
+
+def test_a_follow_up_keeps_its_subject_when_the_rewrite_loses_it(index, embedder) -> None:
+    """The rewrite drops the subject; the previous question and the previously cited article
+    still bring that article in front of the model."""
+    first = open_with(index, embedder, FakeChatModel(mode="cite")).ask(ROFR_Q)
+    assert first.cited_article_ids == ["rofr"]
+    history = [
+        {"role": "user", "content": ROFR_Q},
+        {"role": "assistant", "content": first.text, "article_ids": first.cited_article_ids},
+    ]
+    fake = FakeChatModel(mode="cite", rewrites=["When does it start?"])
+    byline = open_with(index, embedder, fake)
+    answer = byline.ask("When does it start?", history=history)
+    assert answer.query == "When does it start?"  # the poor rewrite was used as it came
+    assert "rofr" in [s["article_id"] for s in answer.read]
+    # without the conversation the same words do not find it first
+    alone = open_with(index, embedder, FakeChatModel(mode="cite")).ask("When does it start?")
+    assert [s["article_id"] for s in answer.read].index("rofr") < (
+        [s["article_id"] for s in alone.read] + ["rofr"]
+    ).index("rofr")

@@ -288,8 +288,13 @@ def test_chat_event_streams_then_shows_the_rendered_answer(service: ChatService)
     assert 'id="src-1"' in final[4] and "<mark class=" in final[4]
     assert final[2] == [
         {"role": "user", "content": QUESTIONS["crane"][0]},
-        {"role": "assistant", "content": final[2][1]["content"]},
+        {
+            "role": "assistant",
+            "content": final[2][1]["content"],
+            "article_ids": final[2][1]["article_ids"],
+        },
     ]
+    assert final[2][1]["article_ids"]  # the next question's retrieval starts from them
     assert "[1]" in final[2][1]["content"] and "<" not in final[2][1]["content"]
 
 

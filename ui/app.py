@@ -312,7 +312,7 @@ class ChatService:
         bubble = {"role": "assistant", "content": render_answer(answer)}
         history = list(history or []) + [
             {"role": "user", "content": question},
-            {"role": "assistant", "content": answer.text},
+            {"role": "assistant", "content": answer.text, "article_ids": answer.cited_article_ids},
         ]
         turns = dict(turns or {})
         turns[index] = turn_record(question, answer, day, filters)
