@@ -55,7 +55,12 @@ def test_an_answered_question_streams_sources_evidence_tokens_then_the_answer(
     # the trace names every step that ran, guards first, checks last
     names = [r.name for r in answer.trace]
     assert names[:4] == ["no_passages", "absent_outlets", "unmatched_names", "relevance_floor"]
-    assert names[-3:] == ["cite_check", "hide_unbacked", "one_number_per_article"]
+    assert names[-4:] == [
+        "cite_check",
+        "hide_unbacked",
+        "reported_changes",
+        "one_number_per_article",
+    ]
     assert all(r.decision == "pass" for r in answer.trace[:4])
     assert "retrieved" in answer.timings and "evidence" in answer.timings
     assert answer.timings["retrieved"] <= answer.timings["evidence"] <= answer.timings["total"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.config import Settings
+from rag.steps.changes import FiguresInPassages, ReportedChanges
 from rag.steps.checks import CiteCheck, HideUnbacked, OneNumberPerArticle
 from rag.steps.guards import AbsentOutlets, NoPassages, RelevanceFloor, UnmatchedNames
 from rag.steps.recoveries import DoubtedRefusal, ScoresReplies, SecondReading
@@ -53,6 +54,8 @@ def default_steps(settings: Settings, support_threshold: float) -> Steps:
         checks=[
             CiteCheck(),
             HideUnbacked(threshold=support_threshold),
+            FiguresInPassages(),
+            ReportedChanges(threshold=support_threshold),
             OneNumberPerArticle(),
         ],
     )

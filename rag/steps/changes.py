@@ -1,0 +1,291 @@
+"""News is a stream of updates: checks that a cited claim is not contradicted by a later
+report, or by another publisher, among the sources the model read.
+
+A 1.5B model reading four sources rarely notices that the newest one changed the fact it is
+citing. Code can: for each cited sentence, a source the answer does not cite that speaks to
+the same claim and the question, and states it differently (other figures, or a negation the
+claim lacks), is quoted verbatim beside it with its date and publisher. A later report leads
+the answer (it is the state as of the as-of date, since nothing after that day is retrieved);
+another publisher's figure from the same days is attributed to it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from rag.answer import Citation, Sentence, StepRecord
+from rag.citations import CheckedAnswer, strip_markers, with_markers
+from rag.retrieval.context import Source
+from rag.sentences import sentence_spans
+
+if TYPE_CHECKING:
+    from rag.chain import AnswerChain, Prepared
+
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+_NAME = re.compile(r"\b[A-Z][A-Za-z0-9&-]+")
+# Capitalised words that open sentences rather than name anything.
+_OPENERS = frozenset(
+    "a an the in on at it its this that these those there he she they we i but and or so yes "
+    "no instead earlier later according after before while when as if under over".split()
+)
+_NEGATION = re.compile(
+    r"\b(?:no longer|not|never|ended|ends|removed|rescinded|revoked|scrapped|withdrawn|"
+    r"cancel(?:l)?ed|dropped|abandoned|reversed)\b",
+    re.I,
+)
+SAME_DAYS = 3  # reports this close together describe the same state: a difference is a conflict
+
+
+def _day(source: Source) -> date | None:
+    raw = (source.hit.published_at or "")[:10]
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def _figures(text: str) -> set[str]:
+    """The figures a sentence gives, years left out (they date a claim, they are not it)."""
+    found = {f.replace(",", "") for f in _FIGURE.findall(text)}
+    return {f for f in found if not _YEAR.match(f)}
+
+
+_SCALE = re.compile(
+    r"\d\s*(%|percent|thousand|million|billion|trillion|[kmgt]w|gigawatts?|megawatts?)", re.I
+)
+
+
+def _scales(text: str) -> set[str]:
+    """The units figures are given in ("billion", "%"), to tell like figures from unlike."""
+    return {m.lower() for m in _SCALE.findall(text)}
+
+
+def _names(text: str) -> set[str]:
+    found = {n.lower().removesuffix("'s") for n in _NAME.findall(text.replace("’", "'"))}
+    return found - _OPENERS
+
+
+def states_differently(claim: str, other: str, cited_passages: str) -> bool:
+    """Whether ``other`` speaks of everything the claim names and gives figures neither the
+    claim nor its passages give while the claim gives figures ``other`` lacks, or negates
+    what the claim asserts."""
+    if not _names(claim) <= _names(other):
+        return False
+    mine, theirs = _figures(claim), _figures(other)
+    if mine and theirs - mine - _figures(cited_passages) and mine - theirs:
+        return True
+    return bool(_NEGATION.search(other)) and not _NEGATION.search(claim)
+
+
+@dataclass
+class _Finding:
+    sentence: int
+    source: Source
+    quote: str
+    start: int
+    end: int
+    support: float
+    later: bool
+
+
+def _findings(chain: AnswerChain, prep: Prepared, checked: CheckedAnswer, threshold: float):
+    by_n = {s.n: s for s in prep.sources}
+    cited_everywhere = {n for s in checked.sentences for n in s.citations}
+    pieces: list[Source] = []
+    for s in prep.sources:
+        if s.n in cited_everywhere or _day(s) is None:
+            continue
+        if s.hit.title:  # a headline states the key figure, often only there
+            pieces.append(Source(s.n, s.hit, s.hit.title, -1, -1))
+        for a, b in sentence_spans(s.passage):
+            pieces.append(Source(s.n, s.hit, s.passage[a:b], s.start + a, s.start + b))
+    if not pieces:
+        return []
+    claims = [strip_markers(s.text) for s in checked.sentences]
+    support = chain.checker.support_matrix(claims, pieces)
+    found: list[_Finding] = []
+    for i, sentence in enumerate(checked.sentences):
+        cited = [by_n[n] for n in sentence.citations if n in by_n and _day(by_n[n])]
+        if not cited:
+            continue
+        newest = max(_day(c) for c in cited)
+        publishers = {c.hit.source for c in cited}
+        passages = " ".join(c.passage for c in cited)
+        for j, piece in enumerate(pieces):
+            day = _day(piece)
+            other_publisher = abs((day - newest).days) <= SAME_DAYS and (
+                piece.hit.source not in publishers
+            )
+            later = day > newest and not other_publisher
+            if not (later or other_publisher):
+                continue
+            if support[i, j] < threshold:  # it must speak to the claim
+                continue
+            if states_differently(claims[i], piece.passage, passages):
+                found.append(
+                    _Finding(i, piece, piece.passage, piece.start, piece.end, support[i, j], later)
+                )
+    scale = _scales(" ".join(claims))
+
+    figures = [float(x) for c in claims for x in _figures(c)]
+
+    def nearness(quote: str) -> float:
+        """How close the quote's figures come to the claim's (0 = the same size)."""
+        theirs = [float(x) for x in _figures(quote)]
+        pairs = [abs(math.log(a / b)) for a in figures for b in theirs if a > 0 and b > 0]
+        return min(pairs, default=math.inf)
+
+    def rank(f: _Finding) -> tuple[bool, float, bool, float]:
+        # a figure of the claim's kind and size first, then text before a headline
+        return bool(_scales(f.quote) & scale), -nearness(f.quote), f.start >= 0, f.support
+
+    best: dict[str, _Finding] = {}
+    for f in found:  # one quote per article, the one that speaks to the claim best
+        key = f.source.hit.article_id
+        if key not in best or rank(f) > rank(best[key]):
+            best[key] = f
+    return sorted(best.values(), key=lambda f: (not f.later, f.sentence))
+
+
+def _citation(f: _Finding) -> Citation:
+    h = f.source.hit
+    return Citation(
+        n=f.source.n,
+        article_id=h.article_id,
+        chunk_id=h.chunk_id,
+        title=h.title,
+        source=h.source,
+        url=h.url,
+        published_at=h.published_at,
+        passage=f.quote,
+        start=max(f.start, 0),
+        end=max(f.end, 0),
+        support=round(float(f.support), 4),
+        read_as=[f.source.n],
+    )
+
+
+def _long_day(d: date) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+@dataclass
+class ReportedChanges:
+    """A cited claim that a later or another publisher's report among the sources states
+    differently gets that report quoted beside it, dated and cited: a later report leads the
+    answer as the latest state, the claim follows as what was reported earlier; another
+    publisher's figure is attributed to each publisher."""
+
+    threshold: float
+    enabled: bool = True
+    name: str = "reported_changes"
+
+    def __call__(
+        self, chain: AnswerChain, prep: Prepared, checked: CheckedAnswer
+    ) -> tuple[CheckedAnswer, StepRecord]:
+        if not self.enabled or checked.refused or not checked.sentences:
+            return checked, StepRecord("check", self.name, "skipped")
+        findings = _findings(chain, prep, checked, self.threshold)
+        if not findings:
+            return checked, StepRecord("check", self.name, "pass")
+        by_n = {s.n: s for s in prep.sources}
+        lead: list[Sentence] = []
+        tail: list[Sentence] = []
+        for f in sorted(findings, key=lambda f: _day(f.source), reverse=True):
+            day = _long_day(_day(f.source))
+            quote = " ".join(f.quote.split())
+            says = "headlines" if f.start < 0 else "says"
+            if f.later:
+                opening = f"The latest report, on {day}," if not lead else f"A report on {day}"
+                text = f"{opening} {says}: “{quote}”"
+                lead.append(Sentence(with_markers(text, [f.source.n]), [f.source.n], 1.0))
+            else:
+                said = "headlined" if f.start < 0 else "reported"
+                text = f"{f.source.hit.source} {said} on {day}: “{quote}”"
+                tail.append(Sentence(with_markers(text, [f.source.n]), [f.source.n], 1.0))
+            checked.citations.append(_citation(f))
+        for k in {f.sentence for f in findings}:
+            sentence = checked.sentences[k]
+            cited = [by_n[n] for n in sentence.citations if n in by_n]
+            first = min((c for c in cited if _day(c)), key=_day, default=None)
+            if first is not None:
+                who = first.hit.source or "a report"
+                said = f"{who} reported on {_long_day(_day(first))}"
+                updated = any(f.later and f.sentence == k for f in findings)
+                core = strip_markers(sentence.text)
+                sentence.text = with_markers(
+                    f"Earlier, {said}: {core}" if updated else f"{said}: {core}",
+                    sentence.citations,
+                )
+        checked.sentences = lead + checked.sentences + tail
+        checked.citations.sort(key=lambda c: c.n)
+        checked.text = " ".join(s.text for s in checked.sentences)
+        detail = {
+            "later": [f.source.n for f in findings if f.later],
+            "other_publishers": [f.source.n for f in findings if not f.later],
+        }
+        return checked, StepRecord("check", self.name, "changed", detail)
+
+
+@dataclass
+class FiguresInPassages:
+    """A cited sentence whose figures its cited passages do not give is cited instead to the
+    source that gives them all (and speaks of what the sentence names), when one does: a
+    small model often copies a figure from one source and cites another. The source it
+    dropped is then free to be quoted as a differing report (``ReportedChanges``)."""
+
+    name: str = "figures_in_passages"
+
+    def __call__(
+        self, chain: AnswerChain, prep: Prepared, checked: CheckedAnswer
+    ) -> tuple[CheckedAnswer, StepRecord]:
+        if checked.refused:
+            return checked, StepRecord("check", self.name, "skipped")
+        by_n = {s.n: s for s in prep.sources}
+        moved: list[dict[str, object]] = []
+        for i, sentence in enumerate(checked.sentences):
+            claim = strip_markers(sentence.text)
+            figures = _figures(claim)
+            cited = [by_n[n] for n in sentence.citations if n in by_n]
+            if not figures or not cited:
+                continue
+            if figures <= _figures(" ".join(c.passage for c in cited)):
+                continue
+            names = _names(claim)
+            givers = [
+                s
+                for s in prep.sources
+                if figures <= _figures(s.passage) and names <= _names(f"{s.hit.title} {s.passage}")
+            ]
+            if not givers:
+                continue
+            best = max(givers, key=lambda s: checked.pair_support.get((i, s.n), 0.0))
+            moved.append({"sentence": i, "from": sentence.citations, "to": best.n})
+            sentence.citations = [best.n]
+            sentence.text = with_markers(claim, [best.n])
+            sentence.support = checked.pair_support.get((i, best.n), sentence.support)
+        if not moved:
+            return checked, StepRecord("check", self.name, "pass")
+        still = {n for s in checked.sentences for n in s.citations}
+        known = {c.n for c in checked.citations}
+        checked.citations = [c for c in checked.citations if c.n in still]
+        for n in sorted(still - known):
+            src = by_n[n]
+            h = src.hit
+            score = max(
+                checked.pair_support.get((i, n), 0.0) for i in range(len(checked.sentences))
+            )
+            checked.citations.append(
+                Citation(
+                    n, h.article_id, h.chunk_id, h.title, h.source, h.url, h.published_at,
+                    src.passage, src.start, src.end, support=round(score, 4), read_as=[n],
+                )
+            )  # fmt: skip
+        checked.citations.sort(key=lambda c: c.n)
+        checked.text = " ".join(s.text for s in checked.sentences)
+        return checked, StepRecord("check", self.name, "changed", {"moved": moved})

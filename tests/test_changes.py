@@ -1,0 +1,122 @@
+"""Checks for news that changes: a later report leads, another publisher's figure is quoted
+and attributed, a figure is cited to the source that gives it (constructed sources)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rag.answer import Sentence
+from rag.chain import Prepared
+from rag.citations import CheckedAnswer, CitationChecker
+from rag.retrieval.context import Source
+from rag.retrieval.filters import Filters
+from rag.retrieval.hits import Hit
+from rag.steps.changes import FiguresInPassages, ReportedChanges, states_differently
+from rag.testing import HashEmbeddings
+
+
+def source(n: int, article: str, day: str, publisher: str, text: str, title: str = "") -> Source:
+    hit = Hit(article, f"{article}:0", title, publisher, "", f"{day}T12:00:00+00:00", 1.0, text)
+    hit.end = len(text)
+    return Source(n, hit, text, 0, len(text))
+
+
+class Chain:  # what the steps ask of the answer chain: its citation checker
+    def __init__(self) -> None:
+        self.checker = CitationChecker(HashEmbeddings())
+
+
+def prepared(question: str, sources: list[Source]) -> Prepared:
+    return Prepared(question, question, date(2025, 12, 1), Filters(), sources=sources)
+
+
+def checked(chain: Chain, prep: Prepared, draft: str) -> CheckedAnswer:
+    return chain.checker.check(draft, prep.sources)
+
+
+EARLY = "Acme Cloud plans capital spending of about 75 billion dollars in 2025 for its cloud."
+LATE = "Acme Cloud raised its 2025 capital spending plan for its cloud to 93 billion dollars."
+QUESTION = "How much capital spending does Acme Cloud plan for 2025?"
+
+
+def test_figures_and_negations_make_a_different_statement() -> None:
+    assert states_differently("Acme plans 75 billion.", "Acme plans 93 billion.", "")
+    assert not states_differently("Acme plans 75 billion.", "Acme plans 75 billion.", "")
+    assert not states_differently("Acme plans 75 billion in 2025.", "Acme said in 2026.", "")
+    assert states_differently("Acme holds the right.", "Acme no longer holds the right.", "")
+    # a sentence about someone else does not contradict a claim about Acme
+    assert not states_differently("Acme plans 75 billion.", "Zenith plans 93 billion.", "")
+
+
+def test_a_later_report_that_changes_the_cited_figure_leads_the_answer() -> None:
+    chain = Chain()
+    prep = prepared(
+        QUESTION,
+        [
+            source(1, "early", "2025-02-04", "Desk", EARLY),
+            source(2, "late", "2025-10-29", "Desk", LATE),
+        ],
+    )
+    draft = checked(chain, prep, "Acme Cloud plans about 75 billion dollars in 2025 [1].")
+    out, record = ReportedChanges(threshold=0.45)(chain, prep, draft)
+    assert record.decision == "changed" and record.detail["later"] == [2]
+    assert out.sentences[0].citations == [2] and "29 Oct 2025" in out.sentences[0].text
+    assert "93 billion" in out.sentences[0].text
+    assert out.sentences[1].text.startswith("Earlier, Desk reported on 4 Feb 2025:")
+    assert [c.n for c in out.citations] == [1, 2]
+
+
+def test_asked_before_the_update_there_is_nothing_later_to_quote() -> None:
+    """The later article is not retrieved as of an earlier day, so it is not in the sources."""
+    chain = Chain()
+    prep = prepared(QUESTION, [source(1, "early", "2025-02-04", "Desk", EARLY)])
+    draft = checked(chain, prep, "Acme Cloud plans about 75 billion dollars in 2025 [1].")
+    out, record = ReportedChanges(threshold=0.45)(chain, prep, draft)
+    assert record.decision == "pass" and out.text == draft.text
+
+
+def test_a_report_that_agrees_is_not_quoted() -> None:
+    chain = Chain()
+    same = "Acme Cloud expects to spend 75 billion dollars of capital in 2025 on its cloud."
+    prep = prepared(
+        QUESTION,
+        [
+            source(1, "early", "2025-02-04", "Desk", EARLY),
+            source(2, "later", "2025-03-01", "Wire", same),
+        ],
+    )
+    draft = checked(chain, prep, "Acme Cloud plans about 75 billion dollars in 2025 [1].")
+    _, record = ReportedChanges(threshold=0.45)(chain, prep, draft)
+    assert record.decision == "pass"
+
+
+def test_two_publishers_on_the_same_day_are_each_attributed_and_cited() -> None:
+    chain = Chain()
+    desk = "Acme Cloud signals capital spending of roughly 100 billion dollars in 2025."
+    wire = "Acme Cloud is on course for capital spending of 105 billion dollars in 2025."
+    prep = prepared(
+        QUESTION,
+        [
+            source(1, "desk", "2025-02-06", "Cloud Desk", desk),
+            source(2, "wire", "2025-02-06", "Market Wire", wire),
+        ],
+    )
+    draft = checked(chain, prep, "Acme Cloud plans capital spending of 105 billion dollars [1].")
+    out, moved = FiguresInPassages()(chain, prep, draft)
+    # the figure is Market Wire's, so the sentence is cited to it, not to Cloud Desk
+    assert moved.decision == "changed" and out.sentences[0].citations == [2]
+    out, record = ReportedChanges(threshold=0.45)(chain, prep, out)
+    assert record.detail["other_publishers"] == [1]
+    assert out.sentences[0].text.startswith("Market Wire reported on 6 Feb 2025:")
+    assert out.sentences[-1].text.startswith("Cloud Desk reported on 6 Feb 2025:")
+    assert "100 billion" in out.sentences[-1].text and out.sentences[-1].citations == [1]
+    assert {c.n: c.source for c in out.citations} == {1: "Cloud Desk", 2: "Market Wire"}
+
+
+def test_a_figure_no_source_gives_keeps_its_citation() -> None:
+    chain = Chain()
+    prep = prepared(QUESTION, [source(1, "early", "2025-02-04", "Desk", EARLY)])
+    draft = checked(chain, prep, "Acme Cloud plans about seventy-five billion dollars [1].")
+    draft.sentences[0] = Sentence("Acme Cloud plans 80 billion dollars [1].", [1], 0.5)
+    out, record = FiguresInPassages()(chain, prep, draft)
+    assert record.decision == "pass" and out.sentences[0].citations == [1]
