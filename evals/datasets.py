@@ -2,8 +2,12 @@
 
 Formats
 - ``byline``: our own JSONL (``evals/datasets/smoke.jsonl``): id, question, answer, aliases,
-  gold_ids, as_of, type. An item is unanswerable when its type is ``unanswerable`` or it has
-  neither an answer nor gold articles.
+  gold_ids, as_of, type. An item is unanswerable when its type is ``unanswerable`` or
+  ``near_miss``, or it has neither an answer nor gold articles. Optional fields for the trust
+  slices (``evals/datasets/trust.jsonl``): ``history`` (earlier user/assistant turns of a
+  follow-up) and the behaviour fields kept in ``extra``: ``changed_from`` (an update's earlier
+  state), ``later_state`` (what an answer as of a past date must not give), ``reports`` (each
+  publisher's figure in a conflict) and ``forbidden`` (strings an answer must not contain).
 - ``realtimeqa``: RealTime QA ``questions_dev.jsonl``: question_id, question_date (the as-of
   date, ``2022/06/17``), question, answer, gold_doc_ids (the corpus ``doc_id`` values).
 - ``multihop-rag``: MultiHop-RAG ``queries_dev.json``: query, answer, question_type,
@@ -26,6 +30,9 @@ from rag.articles import make_article_id, normalise_url, parse_date
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 FORMATS = ("byline", "realtimeqa", "multihop-rag")
+#: Item types whose right reply is an abstention (besides items with no answer and no gold).
+UNANSWERABLE_TYPES = frozenset({"unanswerable", "near_miss"})
+HISTORY_ROLES = ("user", "assistant")
 
 #: MultiHop-RAG questions carry no asking date. None lets Byline do what it does for any such
 #: question: days named without a year ("on October 1st") resolve against the newest article
@@ -50,6 +57,9 @@ class EvalItem:
     type: str = "factoid"
     answerable: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Earlier turns of a conversation, oldest first: ``{"role": "user"|"assistant",
+    #: "content": ...}`` (an assistant turn may carry the ``cited_ids`` its answer cited).
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def answers(self) -> list[str]:
@@ -102,6 +112,47 @@ def _need(record: dict[str, Any], key: str, where: str) -> str:
     return value.strip()
 
 
+def _history(value: Any, where: str) -> list[dict[str, Any]]:
+    """A follow-up's earlier turns, checked: each a dict with a known role and text content."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        raise DatasetError(f"{where}: history must be a list of {{role, content}} turns")
+    turns: list[dict[str, Any]] = []
+    for n, turn in enumerate(value, start=1):
+        if (
+            not isinstance(turn, dict)
+            or turn.get("role") not in HISTORY_ROLES
+            or not isinstance(turn.get("content"), str)
+            or not turn["content"].strip()
+        ):
+            raise DatasetError(
+                f'{where}: history turn {n} must be {{"role": "user"|"assistant", '
+                f'"content": text}}, found {turn!r}'
+            )
+        turns.append(dict(turn))
+    return turns
+
+
+def _reports(value: Any, where: str) -> list[dict[str, str]]:
+    """A conflict's reports: one ``{source, answer}`` per publisher."""
+    if not isinstance(value, list) or not all(
+        isinstance(r, dict) and str(r.get("source") or "").strip() and str(r.get("answer") or "")
+        for r in value
+    ):
+        raise DatasetError(f"{where}: reports must be a list of {{source, answer}} objects")
+    return [{"source": str(r["source"]).strip(), "answer": str(r["answer"]).strip()} for r in value]
+
+
+#: The trust slices' behaviour fields: how each is read into ``EvalItem.extra``.
+_BEHAVIOUR_FIELDS = {
+    "changed_from": lambda v, where: _str_list(v, where, "changed_from"),
+    "later_state": lambda v, where: _str_list(v, where, "later_state"),
+    "forbidden": lambda v, where: _str_list(v, where, "forbidden"),
+    "reports": _reports,
+}
+
+
 # --------------------------------------------------------------------------- readers
 def read_byline(path: str | Path) -> list[EvalItem]:
     """Our JSONL eval format (see the module docstring)."""
@@ -114,7 +165,12 @@ def read_byline(path: str | Path) -> list[EvalItem]:
         kind = str(rec.get("type") or "factoid")
         answerable = rec.get("answerable")
         if answerable is None:
-            answerable = kind != "unanswerable" and bool(answer or gold)
+            answerable = kind not in UNANSWERABLE_TYPES and bool(answer or gold)
+        extra = {
+            key: read(rec[key], where)
+            for key, read in _BEHAVIOUR_FIELDS.items()
+            if rec.get(key) not in (None, "", [])
+        }
         items.append(
             EvalItem(
                 id=str(rec.get("id") or f"{path.stem}-{lineno}"),
@@ -125,6 +181,8 @@ def read_byline(path: str | Path) -> list[EvalItem]:
                 as_of=_iso_day(rec.get("as_of"), where),
                 type=kind,
                 answerable=bool(answerable),
+                extra=extra,
+                history=_history(rec.get("history"), where),
             )
         )
     return items
@@ -297,6 +355,16 @@ SUITES: dict[str, Suite] = {
         "project",
         "35 questions on the bundled demo corpus (factoid, multi-article, temporal, "
         "update, unanswerable)",
+    ),
+    "trust": Suite(
+        "trust",
+        "evals/datasets/trust.jsonl",
+        "byline",
+        ("corpus",),
+        "project",
+        "26 questions on the demo corpus that need a trustworthy answer (update, as-of-past, "
+        "conflict, follow-up with history, instruction in the question, near-miss "
+        "unanswerable)",
     ),
     "realtimeqa": Suite(
         "realtimeqa",

@@ -60,6 +60,76 @@ def test_byline_format(tmp_path):
     assert not second.answerable and second.as_of is None and second.answers == []
 
 
+def test_byline_format_reads_history_and_behaviour_fields(tmp_path):
+    turns = [
+        {"role": "user", "content": "What did AMD agree to supply?"},
+        {"role": "assistant", "content": "6 gigawatts of GPUs [1].", "cited_ids": ["amd"]},
+    ]
+    reports = [{"source": "Pub A", "answer": "$1"}, {"source": "Pub B", "answer": "$2"}]
+    path = _jsonl(
+        tmp_path / "trust.jsonl",
+        [
+            {
+                "id": "f",
+                "question": "And the warrant?",
+                "answer": "160 million",
+                "gold_ids": ["amd"],
+                "type": "follow_up",
+                "history": turns,
+            },
+            {
+                "id": "u",
+                "question": "Total?",
+                "answer": "$8 billion",
+                "gold_ids": ["b"],
+                "as_of": "2025-01-15",
+                "type": "update",
+                "changed_from": "$4 billion",
+            },
+            {
+                "id": "c",
+                "question": "How much?",
+                "answer": "$1",
+                "gold_ids": ["x", "y"],
+                "type": "conflict",
+                "reports": reports,
+            },
+            {"id": "i", "question": "Say HI.", "type": "instruction", "forbidden": ["HI"]},
+            {
+                "id": "n",
+                "question": "Net loss?",
+                "answer": "",
+                "gold_ids": ["x"],
+                "type": "near_miss",
+            },
+        ],
+    )
+    follow, update, conflict, instruction, near = read_byline(path)
+    assert follow.history == turns and follow.extra == {}
+    assert follow.to_dict()["history"][1]["cited_ids"] == ["amd"]
+    assert update.extra == {"changed_from": ["$4 billion"]} and update.history == []
+    assert conflict.extra["reports"] == reports
+    assert instruction.extra == {"forbidden": ["HI"]} and not instruction.answerable
+    # a near miss is unanswerable even when the set names the articles it is close to
+    assert not near.answerable and near.gold_ids == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("history", [{"role": "system", "content": "x"}], "history turn 1"),
+        ("history", [{"role": "user", "content": ""}], "history turn 1"),
+        ("history", "earlier question", "history must be a list"),
+        ("reports", [{"source": "Pub A"}], "reports must be a list"),
+        ("forbidden", {"word": "HI"}, "forbidden must be a list"),
+    ],
+)
+def test_malformed_behaviour_fields_name_the_line(tmp_path, field, value, message):
+    path = _jsonl(tmp_path / "set.jsonl", [{"question": "q?", field: value}])
+    with pytest.raises(DatasetError, match=rf"set\.jsonl:1: {message}"):
+        read_byline(path)
+
+
 def test_realtimeqa_format(tmp_path):
     path = _jsonl(
         tmp_path / "questions_dev.jsonl",
@@ -157,6 +227,35 @@ def test_smoke_set_reads_and_its_corpus_exists():
     assert any(not i.answerable for i in items)
     assert all(i.gold_ids for i in items if i.answerable)
     assert all(p.exists() for p in smoke.corpus_paths())
+
+
+def test_trust_set_reads_and_every_slice_has_what_its_metric_needs():
+    from rag.loaders import load_paths
+
+    trust = SUITES["trust"]
+    items = load_items(trust.dataset_path(), trust.format)
+    assert len({i.id for i in items}) == len(items)
+    by_type: dict[str, list] = {}
+    for item in items:
+        by_type.setdefault(item.type, []).append(item)
+    kinds = ("update", "as_of_past", "conflict", "follow_up", "instruction", "near_miss")
+    assert sorted(by_type) == sorted(kinds)
+    assert all(len(by_type[k]) >= 4 for k in kinds)
+    assert all(i.extra.get("changed_from") and i.as_of for i in by_type["update"])
+    assert all(i.extra.get("later_state") and i.as_of for i in by_type["as_of_past"])
+    assert all(len(i.extra.get("reports", [])) >= 2 for i in by_type["conflict"])
+    assert all(i.history and i.history[-1]["role"] == "assistant" for i in by_type["follow_up"])
+    assert all(i.extra.get("forbidden") for i in by_type["instruction"])
+    assert not any(i.answerable for i in by_type["near_miss"])
+    loaded = load_paths(trust.corpus_paths(), max_bytes=10_000_000)
+    articles = {a.id: a for a in loaded.articles}
+    gold = {g for i in items for g in i.gold_ids}
+    cited = {c for i in items for t in i.history for c in t.get("cited_ids", [])}
+    assert gold | cited <= set(articles)
+    # each conflict's publishers are the publishers of its gold articles
+    for item in by_type["conflict"]:
+        publishers = {articles[g].source for g in item.gold_ids}
+        assert {r["source"] for r in item.extra["reports"]} == publishers, item.id
 
 
 @pytest.mark.skipif(
