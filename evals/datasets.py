@@ -58,7 +58,7 @@ class EvalItem:
     answerable: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
     #: Earlier turns of a conversation, oldest first: ``{"role": "user"|"assistant",
-    #: "content": ...}`` (an assistant turn may carry the ``cited_ids`` its answer cited).
+    #: "content": ...}`` (an assistant turn may carry the ``article_ids`` its answer cited).
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @property

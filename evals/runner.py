@@ -300,7 +300,7 @@ def _answer(byline: Any, item: EvalItem) -> tuple[Any, float | None, float]:
     if stream is None:
         final = byline.ask(item.question, as_of=item.as_of)
     else:
-        for piece in stream(item.question, as_of=item.as_of):
+        for piece in stream(item.question, history=item.history or None, as_of=item.as_of):
             if isinstance(piece, Answer):
                 final = piece
             elif first is None and isinstance(piece, Token) and piece.text:
@@ -379,6 +379,12 @@ def evaluate_item(
         }
     )
     score_answer(rec, item)
+    from evals.trust import TRUST_TYPES
+
+    if item.type in TRUST_TYPES:  # the trust metrics read the answer as the reader saw it
+        shown = answer.to_dict()
+        rec["answer"] = {k: shown[k] for k in ("text", "abstained", "citations", "read")}
+        rec["answer"]["sources"] = shown["read"]
     if item.answerable and answer.abstained:
         rec["names_absent_from_index"] = names_absent_from_index(byline, item.question)
     if judge is not None and item.answerable and not answer.abstained:
@@ -647,9 +653,15 @@ def run_suite(
             sink.close()
     by_id = {**done, **{r["id"]: r for r in fresh}}
     records = [by_id[item.id] for item in items]
+    agg = aggregate(records, retrieval_only)
+    trust = [(i, r["answer"]) for i, r in zip(items, records, strict=True) if r.get("answer")]
+    if trust:
+        from evals.trust import trust_summary
+
+        agg["trust"] = trust_summary([i for i, _ in trust], [r for _, r in trust])
     return RunResult(
         records=records,
-        aggregate=aggregate(records, retrieval_only),
+        aggregate=agg,
         per_type=per_type(records),
         curves=curves(records),
         gold_check=gold_check,

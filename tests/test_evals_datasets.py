@@ -63,7 +63,7 @@ def test_byline_format(tmp_path):
 def test_byline_format_reads_history_and_behaviour_fields(tmp_path):
     turns = [
         {"role": "user", "content": "What did AMD agree to supply?"},
-        {"role": "assistant", "content": "6 gigawatts of GPUs [1].", "cited_ids": ["amd"]},
+        {"role": "assistant", "content": "6 gigawatts of GPUs [1].", "article_ids": ["amd"]},
     ]
     reports = [{"source": "Pub A", "answer": "$1"}, {"source": "Pub B", "answer": "$2"}]
     path = _jsonl(
@@ -106,7 +106,7 @@ def test_byline_format_reads_history_and_behaviour_fields(tmp_path):
     )
     follow, update, conflict, instruction, near = read_byline(path)
     assert follow.history == turns and follow.extra == {}
-    assert follow.to_dict()["history"][1]["cited_ids"] == ["amd"]
+    assert follow.to_dict()["history"][1]["article_ids"] == ["amd"]
     assert update.extra == {"changed_from": ["$4 billion"]} and update.history == []
     assert conflict.extra["reports"] == reports
     assert instruction.extra == {"forbidden": ["HI"]} and not instruction.answerable
@@ -250,7 +250,7 @@ def test_trust_set_reads_and_every_slice_has_what_its_metric_needs():
     loaded = load_paths(trust.corpus_paths(), max_bytes=10_000_000)
     articles = {a.id: a for a in loaded.articles}
     gold = {g for i in items for g in i.gold_ids}
-    cited = {c for i in items for t in i.history for c in t.get("cited_ids", [])}
+    cited = {c for i in items for t in i.history for c in t.get("article_ids", [])}
     assert gold | cited <= set(articles)
     # each conflict's publishers are the publishers of its gold articles
     for item in by_type["conflict"]:
