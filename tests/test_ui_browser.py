@@ -32,8 +32,10 @@ class SlowFakeChatModel(FakeChatModel):
     """The scripted model, pausing between words so the page visibly streams."""
 
     delay: float = 0.08
+    reading: float = 2.0  # before the first word, as a real model reads its prompt
 
     def _stream(self, *args: Any, **kwargs: Any):  # noqa: ANN202
+        time.sleep(self.reading)
         for chunk in super()._stream(*args, **kwargs):
             time.sleep(self.delay)
             yield chunk
@@ -94,6 +96,15 @@ def test_ask_stream_cite_and_vote_in_a_real_browser(
     box.wait_for(timeout=30_000)
     box.fill(QUESTION)
     box.press("Enter")
+
+    # While the model reads: a stage line, the passages being read and quoted evidence, all
+    # before the first word, and no feedback buttons under the unfinished answer.
+    page.wait_for_selector("#byline-chat .byline-pending .byline-quote", timeout=30_000)
+    page.wait_for_selector("#byline-sources .src-near", timeout=5_000)
+    assert page.locator("#byline-chat .byline-streaming").count() == 0
+    assert "Reading" in page.locator("#byline-chat .byline-stage").last.inner_text()
+    assert "right of first refusal" in page.locator("#byline-chat .byline-quote").first.inner_text()
+    assert page.locator('#byline-chat button[aria-label="Like"]').count() == 0
 
     # Words appear while the model writes, before the checked answer replaces them.
     page.wait_for_selector("#byline-chat .byline-streaming", timeout=30_000)

@@ -50,6 +50,13 @@ span.cite.cite-unknown { color: var(--body-text-color-subdued); }
   font-size: .9em; line-height: 1.5; white-space: pre-wrap;
 }
 .src-passage mark { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius: 2px; }
+.src-passage mark.support-fair { background: #fef3c7; border-bottom: 1px dashed #d97706; }
+.src-passage mark.support-weak { background: transparent; border-bottom: 1px dotted #9ca3af; }
+.byline-stage { color: #6b7280; font-size: .9em; margin: 0 0 .4em 0; }
+.byline-quote-label { font-size: .8em; color: #6b7280; margin: .2em 0; }
+.byline-quote { border-left: 3px solid #d1d5db; margin: .3em 0; padding: .1em .6em;
+  font-style: italic; color: #374151; }
+.byline-closest-quote { font-size: .85em; margin: .4em 0 .1em 0; }
 .src-uncited { font-size: .85em; opacity: .85; }
 .byline-stats table { border-collapse: collapse; margin-bottom: .5em; }
 .byline-stats th { text-align: left; padding: .15em 1em .15em 0; font-weight: 600; }
