@@ -123,8 +123,12 @@ class Byline:
         prune: bool = False,
         progress: bool | None = None,
         on_progress: Any = None,
+        replace: bool = False,
     ) -> IngestReport:
-        """Add new, replace changed and (with ``prune``) drop vanished articles from ``paths``."""
+        """Add new, replace changed and (with ``prune``) drop vanished articles from ``paths``.
+
+        A file that fails to load keeps its indexed articles. An id already indexed from another
+        file is reported as a conflict unless ``replace`` lets the copy read now win."""
         if isinstance(paths, str | Path):
             paths = [paths]
         with writer_lock(self.index_dir):
@@ -139,7 +143,9 @@ class Byline:
                 Chunker(self.settings.chunk_size, self.settings.chunk_overlap),
                 int(self.settings.max_file_mb * 1_000_000),
             )
-            report = ingestor.ingest(paths, prune=prune, progress=progress, on_article=on_progress)
+            report = ingestor.ingest(
+                paths, prune=prune, progress=progress, on_article=on_progress, replace=replace
+            )
             if report.articles:
                 self.manifest.set_meta("embed_model", self.settings.embed_model)
         return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,21 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default .byline).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+# C0/C1 controls (ESC starts terminal escape sequences; CR overwrites a line) and the bidi
+# overrides that reorder what a terminal shows. Newline and tab are kept.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """Text safe to print: control characters appear as ``\\x1b``-style escapes, inert."""
+
+    def show(m: re.Match[str]) -> str:
+        code = ord(m.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _CONTROL.sub(show, str(text))
 
 
 class _State:
@@ -67,19 +83,36 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
     index: IndexOpt = None,
     prune: Annotated[bool, typer.Option(help="Drop articles whose files are gone.")] = False,
+    replace: Annotated[
+        bool, typer.Option(help="Let these files' copies replace articles of the same id.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add new, replace changed and skip unchanged articles; bad files are reported and skipped."""
+    """Add new, replace changed and skip unchanged articles; bad files are reported and skipped.
+
+    A file that fails to load keeps the articles it had in the index."""
     byline = _open(index)
     report = byline.ingest(
-        [str(p) for p in paths], prune=prune, progress=None if not as_json else False
+        [str(p) for p in paths],
+        prune=prune,
+        progress=None if not as_json else False,
+        replace=replace,
     )
     if as_json:
         _dump(report.to_dict())
     else:
         for f in report.failed:
             where = f"{f['path']}:{f['line']}" if f["line"] else f["path"]
-            typer.echo(f"skipped {where}: {f['error']}", err=True)
+            typer.echo(printable(f"skipped {where}: {f['error']}"), err=True)
+        for w in report.warnings:
+            where = f"{w['path']}:{w['line']}" if w["line"] else w["path"]
+            typer.echo(printable(f"warning {where}: {w['error']}"), err=True)
+        if report.kept:
+            typer.echo(
+                f"kept {report.kept} indexed articles of files that failed to load", err=True
+            )
+        if report.recovered:
+            typer.echo(f"finished {report.recovered} article writes an earlier run left", err=True)
         typer.echo(
             f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
             f"{report.removed} removed, {len(report.failed)} failed; index has "
