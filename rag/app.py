@@ -15,6 +15,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 
 from rag.answer import Answer
 from rag.chain import AnswerChain, warm_up
+from rag.check import CheckReport, check_index, repair_index
 from rag.chunking import Chunker
 from rag.config import Settings
 from rag.errors import ConfigError, IndexMissingError, RagError
@@ -135,20 +136,37 @@ class Byline:
             built_with = self.manifest.get_meta("embed_model")
             if built_with and built_with != self.settings.embed_model and self.exists():
                 self._require_index()  # raises the mismatch error
-            ingestor = Ingestor(
-                self.index_dir,
-                self.store,
-                self.manifest,
-                self.embedder,
-                Chunker(self.settings.chunk_size, self.settings.chunk_overlap),
-                int(self.settings.max_file_mb * 1_000_000),
-            )
+            ingestor = self._ingestor()
             report = ingestor.ingest(
                 paths, prune=prune, progress=progress, on_article=on_progress, replace=replace
             )
             if report.articles:
                 self.manifest.set_meta("embed_model", self.settings.embed_model)
         return report
+
+    def _ingestor(self) -> Ingestor:
+        return Ingestor(
+            self.index_dir,
+            self.store,
+            self.manifest,
+            self.embedder,
+            Chunker(self.settings.chunk_size, self.settings.chunk_overlap),
+            int(self.settings.max_file_mb * 1_000_000),
+        )
+
+    def check(self, repair: bool = False) -> CheckReport:
+        """Whether the store, the manifest and the lexical index agree; ``repair`` makes them
+        agree (reading affected articles again from their files) and then checks again."""
+        if not Manifest.exists(self.index_dir):
+            raise IndexMissingError(str(self.index_dir))
+        found = check_index(self.index_dir, self.store, self.manifest)
+        if not repair or found.ok:
+            return found
+        with writer_lock(self.index_dir):
+            done = repair_index(self._ingestor(), found)
+        after = check_index(self.index_dir, self.store, self.manifest)
+        after.repaired = done
+        return after
 
     # -- search -----------------------------------------------------------------------------
     def searcher(self) -> HybridSearcher:

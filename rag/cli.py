@@ -217,6 +217,32 @@ def stats(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     )
 
 
+@app.command()
+@friendly
+def check(
+    index: IndexOpt = None,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Fix what differs (re-reads affected files).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check that the vector store, the manifest and the lexical index agree (exit 1 if not)."""
+    report = _open(index).check(repair=repair)
+    if as_json:
+        _dump(report.to_dict())
+    else:
+        if report.repaired:
+            typer.echo("repaired: " + ", ".join(f"{k} {v}" for k, v in report.repaired.items()))
+        for line in report.lines():
+            typer.echo(printable(line))
+        if report.ok:
+            typer.echo("index is consistent: store, manifest and lexical index agree")
+        elif not repair:
+            typer.echo("run `byline check --repair` to fix it")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 @app.command("config")
 @friendly
 def show_config(index: IndexOpt = None) -> None:

@@ -241,6 +241,7 @@ class Ingestor:
         if gone:
             self._remove(gone)
             report.removed = len(gone)
+        self.phase("written")
         if self.manifest.get_meta("lexical_stale") == "1":
             self.rebuild_lexical()
         self.phase("lexical")

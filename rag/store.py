@@ -137,6 +137,18 @@ class ChunkStore:
                 yield StoredChunk(cid, doc or "", dict(meta or {}))
             offset += len(page["ids"])
 
+    def chunk_ids_by_article(self) -> dict[str, list[str]]:
+        """Every chunk id, grouped by its article id (metadata only, page by page)."""
+        found: dict[str, list[str]] = {}
+        offset = 0
+        while True:
+            page = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            if not page["ids"]:
+                return found
+            for cid, meta in zip(page["ids"], page["metadatas"], strict=True):
+                found.setdefault(str((meta or {}).get("article_id", "")), []).append(cid)
+            offset += len(page["ids"])
+
     def get(self, ids: Sequence[str], with_embeddings: bool = False) -> list[StoredChunk]:
         """Chunks by id, in the order asked; missing ids are left out."""
         if not ids:
