@@ -283,3 +283,49 @@ def test_feed_text_that_looks_like_a_path_is_not_opened(tmp_path: Path) -> None:
     write(tmp_path / "feed.xml", str(secret))
     result = load_paths([tmp_path / "feed.xml"], MB)
     assert not result.articles and result.failures
+
+
+# --------------------------------------------------------------------------- streaming
+def _peak_while_reading(path: Path, max_bytes: int) -> tuple[int, int, int]:
+    """(articles, failures, peak bytes allocated) while reading ``path`` without keeping it."""
+    import tracemalloc
+
+    from rag.loaders import LoadResult, iter_articles
+
+    result = LoadResult()
+    tracemalloc.start()
+    try:
+        n = sum(1 for _ in iter_articles([path], max_bytes, result))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return n, len(result.failures), peak
+
+
+def test_a_large_jsonl_is_read_record_by_record(tmp_path: Path) -> None:
+    body = "Grid operators warned of strain. " * 200
+    with (tmp_path / "big.jsonl").open("w", encoding="utf-8") as fh:
+        for i in range(2000):
+            fh.write(json.dumps({"id": f"b{i}", "title": f"T{i}", "text": body}) + "\n")
+        fh.write("{broken\n")
+    size = (tmp_path / "big.jsonl").stat().st_size
+    assert size > 10 * MB
+    n, failures, peak = _peak_while_reading(tmp_path / "big.jsonl", MB)
+    assert (n, failures) == (2000, 1), "over the file limit, yet every line read or reported"
+    assert peak < size / 10, f"peak {peak / MB:.1f} MB for a {size / MB:.1f} MB file"
+
+
+def test_a_large_feed_is_read_entry_by_entry(tmp_path: Path) -> None:
+    item = (
+        "<item><title>Entry {i}</title><link>https://f.example/{i}</link>"
+        "<description>" + "Power prices rose again. " * 160 + "</description></item>"
+    )
+    with (tmp_path / "big.xml").open("w", encoding="utf-8") as fh:
+        fh.write('<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>')
+        for i in range(800):
+            fh.write(item.format(i=i))
+        fh.write("</channel></rss>")
+    size = (tmp_path / "big.xml").stat().st_size
+    n, failures, peak = _peak_while_reading(tmp_path / "big.xml", MB)
+    assert (n, failures) == (800, 0)
+    assert peak < size / 3, f"peak {peak / MB:.1f} MB for a {size / MB:.1f} MB file"

@@ -77,8 +77,11 @@ def _wrap(elem: etree._Element) -> bytes:
     return b'<rss version="2.0"><channel>' + one + b"</channel></rss>"
 
 
-def _stream(path: Path) -> Iterator[tuple[str, feedparser.FeedParserDict]]:
-    """(publisher, entry) for each entry, parsed incrementally; XML errors propagate."""
+def _stream(path: Path, max_bytes: int) -> Iterator[tuple[str, feedparser.FeedParserDict]]:
+    """(publisher, entry) for each entry, parsed incrementally; XML errors propagate.
+
+    An entry larger than ``max_bytes`` is yielded as an empty entry (reported as without text).
+    """
     publisher = ""
     for _event, elem in etree.iterparse(str(path), events=("end",), no_network=True):
         if not isinstance(elem.tag, str):
@@ -89,11 +92,12 @@ def _stream(path: Path) -> Iterator[tuple[str, feedparser.FeedParserDict]]:
             if etree.QName(parent).localname in ("channel", "feed"):
                 publisher = " ".join("".join(elem.itertext()).split())
         elif name in ("item", "entry") and parent is not None:
-            parsed = _parse_bytes(_wrap(elem))
+            one = _wrap(elem)
+            parsed = _parse_bytes(one) if len(one) <= max_bytes else None
             elem.clear()
             while elem.getprevious() is not None:
                 del parent[0]
-            for entry in parsed.entries:
+            for entry in parsed.entries if parsed is not None else [feedparser.FeedParserDict()]:
                 yield publisher, entry
 
 
@@ -101,7 +105,7 @@ def load_feed(path: Path, max_bytes: int) -> Iterator[Article | LoaderError]:
     """One article per entry; the full text comes from content, else the summary."""
     done = 0
     try:
-        for publisher, entry in _stream(path):
+        for publisher, entry in _stream(path, max_bytes):
             done += 1
             yield _article(entry, path, done, publisher)
     except etree.XMLSyntaxError as exc:
