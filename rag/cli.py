@@ -54,7 +54,7 @@ def friendly(fn: F) -> F:
         except RagError as exc:
             if _State.debug:
                 raise
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(printable(f"error: {exc}"), err=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -142,9 +142,10 @@ def search(
         return
     for n, h in enumerate(hits, start=1):
         date = (h.published_at or "")[:10]
-        typer.echo(f"[{n}] {h.title or '(untitled)'} — {h.source} {date}  (score {h.score:.4f})")
-        typer.echo(f"    {h.url}")
-        typer.echo("    " + " ".join(h.text.split())[:240])
+        title = h.title or "(untitled)"
+        typer.echo(printable(f"[{n}] {title} — {h.source} {date}  (score {h.score:.4f})"))
+        typer.echo(printable(f"    {h.url}"))
+        typer.echo(printable("    " + " ".join(h.text.split())[:240]))
 
 
 @app.command()
@@ -175,29 +176,31 @@ def ask(
         if isinstance(item, Answer):
             answer = item
         elif live:
-            typer.echo(item, nl=False)
+            typer.echo(printable(item), nl=False)
     assert answer is not None
     if as_json:
         _dump(answer.to_dict())
         return
     if live:
         typer.echo("\n")
-    typer.echo(answer.text)
+    typer.echo(printable(answer.text))
     for s in answer.sentences:
         if not s.supported:
-            typer.echo(f"  ! not supported by its sources: {s.text}")
+            typer.echo(printable(f"  ! not supported by its sources: {s.text}"))
     typer.echo("")
     if answer.abstained:
         typer.echo("Closest articles:")
         for src in answer.sources:
-            typer.echo(f"  - {src['title']} — {src['source']} {(src['published_at'] or '')[:10]}")
-            typer.echo(f"    {src['url']}")
+            day = (src["published_at"] or "")[:10]
+            typer.echo(printable(f"  - {src['title']} — {src['source']} {day}"))
+            typer.echo(printable(f"    {src['url']}"))
         return
     for c in answer.citations:
         how = " (attributed)" if c.attributed else ""
-        typer.echo(f"[{c.n}] {c.title} — {c.source} {(c.published_at or '')[:10]}{how}")
-        typer.echo(f"    {c.url}")
-        typer.echo("    “" + " ".join(c.passage.split())[:300] + "”")
+        day = (c.published_at or "")[:10]
+        typer.echo(printable(f"[{c.n}] {c.title} — {c.source} {day}{how}"))
+        typer.echo(printable(f"    {c.url}"))
+        typer.echo(printable("    “" + " ".join(c.passage.split())[:300] + "”"))
 
 
 @app.command()
@@ -212,9 +215,8 @@ def stats(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     typer.echo(f"articles   {data['articles']}   chunks {data['chunks']}")
     typer.echo(f"published  {data['first_published']} … {data['last_published']}")
     typer.echo(f"embedder   {data['embed_model']}")
-    typer.echo(
-        "publishers " + ", ".join(f"{k or '(none)'} ({v})" for k, v in data["publishers"].items())
-    )
+    publishers = ", ".join(f"{k or '(none)'} ({v})" for k, v in data["publishers"].items())
+    typer.echo(printable("publishers " + publishers))
 
 
 @app.command()
