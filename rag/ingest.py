@@ -139,6 +139,8 @@ class Ingestor:
         self.embedder = embedder
         self.chunker = chunker
         self.max_bytes = max_bytes
+        # Called before each batch is written: a server-mode writer renews its lease here.
+        self.keep_alive: Callable[[], None] | None = None
 
     def phase(self, name: str) -> None:
         """Called after each step that changes the store or the manifest; a no-op. The fault
@@ -256,6 +258,8 @@ class Ingestor:
         on_article: Callable[[int, int], None] | None,
         done: int,
     ) -> int:
+        if self.keep_alive:
+            self.keep_alive()
         self.manifest.set_meta("lexical_stale", "1")
         self._write_batch(batch)
         bar.update(len(batch))
@@ -284,7 +288,10 @@ class Ingestor:
                 ids.append(chunk.id)
                 texts.append(embedding_text(article, chunk))
                 docs.append(chunk.text)
-                metas.append(chunk_metadata(article, chunk))
+                # Hash and count let a manifest be rebuilt from the store alone (server mode).
+                meta = chunk_metadata(article, chunk)
+                meta.update(hash=article.content_hash, chunks=len(chunks))
+                metas.append(meta)
             entries.append(_entry(article, len(chunks)))
         vectors = self._embed_unique(texts)
         self.phase("embedded")

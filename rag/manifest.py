@@ -107,6 +107,16 @@ class Manifest:
                 ],
             )
 
+    def replace_all(self, entries: Iterable[Entry]) -> None:
+        """Make the article list exactly ``entries``, in one commit (a cache rebuilt)."""
+        rows = [
+            (e.id, e.hash, e.chunks, e.path, e.title, e.source, e.url, e.published_ts)
+            for e in entries
+        ]
+        with self._db:
+            self._db.execute("DELETE FROM articles")
+            self._db.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
     def remove(self, ids: Iterable[str]) -> None:
         """Forget articles and their intents, in one commit."""
         rows = [(i,) for i in ids]
