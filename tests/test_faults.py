@@ -246,7 +246,7 @@ BAD_INPUTS = {
     "JSONL truncated mid-record": lambda d: (d / "feed.jsonl").write_bytes(
         (d / "feed.jsonl").read_bytes()[:-25]
     ),
-    "Markdown grown past max_file_mb": lambda d: _append(d / "note.md", b"x" * 30_000),
+    "Markdown grown past max_file_mb": lambda d: _append(d / "note.md", b"x" * 1_100_000),
     "Markdown emptied": lambda d: (d / "note.md").write_text(""),
     "Markdown re-saved as Latin-1": lambda d: (d / "note.md").write_bytes(
         "---\nid: note\n---\ncaf\xe9".encode("latin-1")
@@ -282,15 +282,19 @@ BAD_INPUTS = {
         d / "feed.jsonl", ('{"a":' * 100_000 + "1" + "}" * 100_000 + "\n").encode()
     ),
     "JSONL line over max_file_mb": lambda d: _append(
-        d / "feed.jsonl", _line({"id": "big", "text": "y" * 30_000})
+        d / "feed.jsonl", _line({"id": "big", "text": "y" * 1_100_000})
     ),
     "JSONL record that is not an object": lambda d: _append(d / "feed.jsonl", b"[1, 2]\n"),
     "JSONL record without text": lambda d: _append(d / "feed.jsonl", _line({"id": "t"})),
     "same id twice in one file": lambda d: _append(
         d / "feed.jsonl", _line({"id": "f0", "text": "Twice."})
     ),
-    "id already indexed from another file": lambda d: (d / "other.jsonl").write_bytes(
+    "same id in two files of one run": lambda d: (d / "other.jsonl").write_bytes(
         _line({"id": "f1", "text": "An impostor."})
+    ),
+    # Returning a path means: ingest that path alone, in a run after the first.
+    "id already indexed from another file": lambda d: _elsewhere(
+        d, _line({"id": "f1", "text": "An impostor."})
     ),
     "binary file named .txt": lambda d: (d / "bin.txt").write_bytes(b"\x89PNG\x00\x00\x01"),
     "HTML page with no article text": lambda d: (d / "p.html").write_text("<html><body>"),
@@ -300,6 +304,13 @@ BAD_INPUTS = {
         d / "feed.jsonl", _line({"id": "esc", "title": "\x1b[2J\x1b]0;pwn\x07", "text": "E."})
     ),
 }
+
+
+def _elsewhere(docs: Path, data: bytes) -> Path:
+    other = docs.parent / "elsewhere" / "other.jsonl"
+    other.parent.mkdir(parents=True, exist_ok=True)
+    other.write_bytes(data)
+    return other
 
 
 @dataclass
@@ -314,14 +325,14 @@ def run_bad_input(tmp: Path, name: str) -> InputOutcome:
     docs, index = tmp / "docs", tmp / "idx"
     _records(docs / "feed.jsonl", [f"f{i}" for i in range(5)], "v1")
     (docs / "note.md").write_text("---\nid: note\ntitle: Note\n---\nA note.\n")
-    b = Byline.open(index, embedder=HashEmbeddings(), embed_model="hash", max_file_mb=0.02)
+    b = Byline.open(index, embedder=HashEmbeddings(), embed_model="hash", max_file_mb=1)
     assert b.ingest([docs], progress=False).articles == 6
     before = set(b.manifest.entries())
-    BAD_INPUTS[name](docs)
-    report = b.ingest([docs], progress=False)
+    target = BAD_INPUTS[name](docs)
+    report = b.ingest([target if isinstance(target, Path) else docs], progress=False)
     lost = before - set(b.manifest.entries())
     issues = report.failed + report.warnings
-    reported = issues[0]["error"] if issues else "nothing to report"
+    reported = issues[0]["error"].replace(f"{tmp}/", "") if issues else "nothing to report"
     survived = b.check().ok and len(b.search("story note", k=3)) > 0
     b.close()
     return InputOutcome(" ".join(reported.split())[:90], survived, len(lost))

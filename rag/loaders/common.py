@@ -34,7 +34,7 @@ def read_text(path: Path, max_bytes: int) -> str:
     if size > max_bytes:
         raise LoaderError(
             str(path),
-            f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit "
+            f"file is {size / 1e6:.3g} MB, over the {max_bytes / 1e6:.3g} MB limit "
             "(raise max_file_mb to include it)",
         )
     data = path.read_bytes()

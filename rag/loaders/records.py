@@ -95,7 +95,7 @@ def _stream_lines(path: Path, max_bytes: int) -> Iterator[Article | LoaderError]
                     data = fh.readline(1 << 20)
                 yield LoaderError(
                     str(path),
-                    f"line is over the {max_bytes / 1e6:.1f} MB limit (raise max_file_mb)",
+                    f"line is over the {max_bytes / 1e6:.3g} MB limit (raise max_file_mb)",
                     lineno,
                 )
                 continue
