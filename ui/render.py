@@ -394,6 +394,8 @@ def render_ingest_summary(report: Mapping[str, Any], rejected: int = 0) -> str:
         f"{report.get('articles', 0)} articles in {report.get('chunks', 0)} chunks "
         f"({float(report.get('seconds', 0.0)):.1f} s)."
     )
+    if report.get("kept"):
+        line += f" Kept {report['kept']} indexed articles of files that failed to load."
     css = "byline-ingest ok" if not failed else "byline-ingest warn"
     return f'<div class="{css}">{esc(line)}</div>'
 
