@@ -194,8 +194,9 @@ class Ingestor:
                 seen.add((article.path, article.id))
                 old = known.get(article.id)
                 if old is not None and old.path != article.path and Path(old.path).exists():
-                    if old.hash == article.content_hash:
+                    if old.hash == article.content_hash:  # the same article in two files
                         report.unchanged += 1
+                        conflicted.add(article.id)  # held here, so never "gone" this run
                         continue
                     if not replace:
                         conflicted.add(article.id)

@@ -265,3 +265,15 @@ def test_an_id_from_another_file_is_a_conflict_not_a_replacement(tmp_path: Path,
     replaced = byline.ingest([other], replace=True)
     assert replaced.updated == 1 and not replaced.failed
     assert "different story" in byline.store.article_texts(["r1"])["r1"]
+
+
+def test_an_article_moved_between_two_existing_files_is_never_dropped(tmp_path: Path, embedder):
+    first = _jsonl(tmp_path / "docs" / "one.jsonl", 3)
+    byline = open_index(tmp_path, embedder)
+    byline.ingest([tmp_path / "docs"])
+    lines = first.read_text().splitlines(keepends=True)
+    (tmp_path / "docs" / "two.jsonl").write_text(lines[2], encoding="utf-8")
+    first.write_text("".join(lines[:2]), encoding="utf-8")  # r2 moved from one to two
+    report = byline.ingest([tmp_path / "docs"])
+    assert report.removed == 0 and report.articles == 3
+    assert "Story 2" in byline.store.article_texts(["r2"])["r2"]
