@@ -25,6 +25,7 @@ from typing import Any
 
 from evals import metrics as M
 from evals.datasets import PROJECT_ROOT, EvalItem
+from rag.dates import parse_day
 
 RANK_DEPTH = 10  # article ids kept per ranking; hit@k / recall@k for k = 1..10
 SEARCH_CHUNKS = 40  # chunks asked of search to fill RANK_DEPTH distinct articles
@@ -162,7 +163,7 @@ def _title_key(title: str) -> str:
 
 # --------------------------------------------------------------------------- one item
 def _as_date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
+    return parse_day(value, "as-of")
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ from langchain_core.runnables import Runnable, RunnableConfig
 
 from rag.answer import Answer
 from rag.chain import AnswerChain
+from rag.check import CheckReport, check_index, repair_index
 from rag.chunking import Chunker
 from rag.config import Settings
-from rag.errors import ConfigError, IndexMissingError, RagError
+from rag.errors import ConfigError, IndexLockedError, IndexMissingError, RagError
 from rag.events import Event
 from rag.ingest import Ingestor, IngestReport
 from rag.lexical import LexicalIndex
@@ -29,6 +31,7 @@ from rag.retrieval.hits import Hit
 from rag.retrieval.hybrid import HybridSearcher
 from rag.retrieval.rerank import CrossEncoderReranker, SignalReranker
 from rag.retrieval.retriever import BylineRetriever, NewsRetriever
+from rag.server import EMBED_KEY, holder_name, rebuild_manifest, write_lease
 from rag.store import ChunkStore
 
 
@@ -58,6 +61,7 @@ class Byline:
         self._manifest: Manifest | None = None
         self._lexical: LexicalIndex | None = None
         self._lexical_generation: str | None = None
+        self._holder = holder_name()
 
     @classmethod
     def open(cls, index_dir: str | Path | None = None, **overrides: Any) -> Byline:
@@ -101,6 +105,7 @@ class Byline:
         return Manifest.exists(self.index_dir) and self.manifest.counts()[0] > 0
 
     def _require_index(self) -> None:
+        self._refresh()
         if not self.exists():
             raise IndexMissingError(str(self.index_dir))
         built_with = self.manifest.get_meta("embed_model")
@@ -125,26 +130,80 @@ class Byline:
         prune: bool = False,
         progress: bool | None = None,
         on_progress: Any = None,
+        replace: bool = False,
     ) -> IngestReport:
-        """Add new, replace changed and (with ``prune``) drop vanished articles from ``paths``."""
+        """Add new, replace changed and (with ``prune``) drop vanished articles from ``paths``.
+
+        A file that fails to load keeps its indexed articles. An id already indexed from another
+        file is reported as a conflict unless ``replace`` lets the copy read now win."""
         if isinstance(paths, str | Path):
             paths = [paths]
-        with writer_lock(self.index_dir):
+        with self._writing() as ingestor:
             built_with = self.manifest.get_meta("embed_model")
             if built_with and built_with != self.settings.embed_model and self.exists():
                 self._require_index()  # raises the mismatch error
-            ingestor = Ingestor(
-                self.index_dir,
-                self.store,
-                self.manifest,
-                self.embedder,
-                Chunker(self.settings.chunk_size, self.settings.chunk_overlap),
-                int(self.settings.max_file_mb * 1_000_000),
+            report = ingestor.ingest(
+                paths, prune=prune, progress=progress, on_article=on_progress, replace=replace
             )
-            report = ingestor.ingest(paths, prune=prune, progress=progress, on_article=on_progress)
             if report.articles:
                 self.manifest.set_meta("embed_model", self.settings.embed_model)
+                if self.settings.chroma_url:
+                    self.store.set_metadata({EMBED_KEY: self.settings.embed_model})
         return report
+
+    @contextmanager
+    def _writing(self) -> Iterator[Ingestor]:
+        """The one writer: this folder's lock and, in server mode, the server's write lease,
+        with the caches brought up to the server's state first and stamped with it after."""
+        served = bool(self.settings.chroma_url)
+        with writer_lock(self.index_dir), write_lease(self.store, self._holder) as lease:
+            if served:
+                self._refresh(locked=True)
+            ingestor = self._ingestor()
+            ingestor.keep_alive = lease.renew if served else None
+            yield ingestor
+            if served:
+                self.manifest.set_meta("server_version", str(self.store.version()))
+
+    def _refresh(self, locked: bool = False) -> None:
+        """In server mode, rebuild this folder's manifest and lexical index from the collection
+        when its version stamp has moved since they were built."""
+        if not self.settings.chroma_url:
+            return
+        version = self.store.version()
+        if self.manifest.get_meta("server_version") == str(version):
+            return
+        try:
+            with nullcontext() if locked else writer_lock(self.index_dir):
+                rebuild_manifest(self.store, self.manifest, version)
+                self._ingestor().rebuild_lexical()
+        except IndexLockedError:
+            pass  # a writer in this folder is bringing these caches up to date itself
+
+    def _ingestor(self) -> Ingestor:
+        return Ingestor(
+            self.index_dir,
+            self.store,
+            self.manifest,
+            self.embedder,
+            Chunker(self.settings.chunk_size, self.settings.chunk_overlap),
+            int(self.settings.max_file_mb * 1_000_000),
+        )
+
+    def check(self, repair: bool = False) -> CheckReport:
+        """Whether the store, the manifest and the lexical index agree; ``repair`` makes them
+        agree (reading affected articles again from their files) and then checks again."""
+        self._refresh()
+        if not Manifest.exists(self.index_dir):
+            raise IndexMissingError(str(self.index_dir))
+        found = check_index(self.index_dir, self.store, self.manifest)
+        if not repair or found.ok:
+            return found
+        with self._writing() as ingestor:
+            done = repair_index(ingestor, found)
+        after = check_index(self.index_dir, self.store, self.manifest)
+        after.repaired = done
+        return after
 
     # -- search -----------------------------------------------------------------------------
     def searcher(self) -> HybridSearcher:
@@ -259,6 +318,7 @@ class Byline:
 
     def stats(self) -> dict[str, Any]:
         """Articles, chunks, publishers and date span of the index."""
+        self._refresh()
         if not Manifest.exists(self.index_dir):
             raise IndexMissingError(str(self.index_dir))
         articles, chunks = self.manifest.counts()

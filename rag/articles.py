@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from dateutil import parser as date_parser
+from rag.dates import parse_datetime
 
 
 def _sha1(text: str) -> str:
@@ -37,21 +37,8 @@ def make_article_id(
 
 
 def parse_date(value: Any) -> datetime | None:
-    """Parse the date shapes news data carries (ISO, RFC 822, 2022/06/17, epoch); naive means UTC."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, int | float):
-        dt = datetime.fromtimestamp(float(value), tz=UTC)
-    else:
-        try:
-            dt = date_parser.parse(str(value))
-        except (ValueError, OverflowError) as exc:
-            raise ValueError(f"unreadable date {value!r}") from exc
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt
+    """Parse the date shapes news data carries; see :func:`rag.dates.parse_datetime`."""
+    return parse_datetime(value)
 
 
 @dataclass
@@ -67,6 +54,8 @@ class Article:
     published_at: datetime | None = None
     path: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # What a loader had to give up on while still keeping the article (e.g. an unreadable date).
+    warnings: list[str] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def content_hash(self) -> str:

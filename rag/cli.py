@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,21 @@ IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (de
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
+# C0/C1 controls (ESC starts terminal escape sequences; CR overwrites a line) and the bidi
+# overrides that reorder what a terminal shows. Newline and tab are kept.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """Text safe to print: control characters appear as ``\\x1b``-style escapes, inert."""
+
+    def show(m: re.Match[str]) -> str:
+        code = ord(m.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _CONTROL.sub(show, str(text))
+
+
 class _State:
     debug = False
 
@@ -38,7 +54,7 @@ def friendly(fn: F) -> F:
         except RagError as exc:
             if _State.debug:
                 raise
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(printable(f"error: {exc}"), err=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -67,19 +83,36 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
     index: IndexOpt = None,
     prune: Annotated[bool, typer.Option(help="Drop articles whose files are gone.")] = False,
+    replace: Annotated[
+        bool, typer.Option(help="Let these files' copies replace articles of the same id.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add new, replace changed and skip unchanged articles; bad files are reported and skipped."""
+    """Add new, replace changed and skip unchanged articles; bad files are reported and skipped.
+
+    A file that fails to load keeps the articles it had in the index."""
     byline = _open(index)
     report = byline.ingest(
-        [str(p) for p in paths], prune=prune, progress=None if not as_json else False
+        [str(p) for p in paths],
+        prune=prune,
+        progress=None if not as_json else False,
+        replace=replace,
     )
     if as_json:
         _dump(report.to_dict())
     else:
         for f in report.failed:
             where = f"{f['path']}:{f['line']}" if f["line"] else f["path"]
-            typer.echo(f"skipped {where}: {f['error']}", err=True)
+            typer.echo(printable(f"skipped {where}: {f['error']}"), err=True)
+        for w in report.warnings:
+            where = f"{w['path']}:{w['line']}" if w["line"] else w["path"]
+            typer.echo(printable(f"warning {where}: {w['error']}"), err=True)
+        if report.kept:
+            typer.echo(
+                f"kept {report.kept} indexed articles of files that failed to load", err=True
+            )
+        if report.recovered:
+            typer.echo(f"finished {report.recovered} article writes an earlier run left", err=True)
         typer.echo(
             f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
             f"{report.removed} removed, {len(report.failed)} failed; index has "
@@ -109,9 +142,10 @@ def search(
         return
     for n, h in enumerate(hits, start=1):
         date = (h.published_at or "")[:10]
-        typer.echo(f"[{n}] {h.title or '(untitled)'} — {h.source} {date}  (score {h.score:.4f})")
-        typer.echo(f"    {h.url}")
-        typer.echo("    " + " ".join(h.text.split())[:240])
+        title = h.title or "(untitled)"
+        typer.echo(printable(f"[{n}] {title} — {h.source} {date}  (score {h.score:.4f})"))
+        typer.echo(printable(f"    {h.url}"))
+        typer.echo(printable("    " + " ".join(h.text.split())[:240]))
 
 
 @app.command()
@@ -151,43 +185,47 @@ def ask(
             typer.echo("Reading:")
             for src in item.sources:
                 day = (src["published_at"] or "")[:10]
-                typer.echo(f"  [{src['n']}] {src['title']} — {src['source']} {day}")
+                typer.echo(printable(f"  [{src['n']}] {src['title']} — {src['source']} {day}"))
         elif isinstance(item, Evidence) and item.quotes:
             typer.echo("What they say:")
             for q in item.quotes:
-                typer.echo(f"  “{' '.join(q.text.split())}” [{q.n}]")
+                typer.echo(printable(f"  “{' '.join(q.text.split())}” [{q.n}]"))
         elif isinstance(item, Token):
             if not writing:
                 typer.echo("")
                 writing = True
-            typer.echo(item.text, nl=False)
+            typer.echo(printable(item.text), nl=False)
     assert answer is not None
     if as_json:
         _dump(answer.to_dict())
         return
     if live:
         typer.echo("\n\nChecked answer:")
-    typer.echo(answer.text)
+    typer.echo(printable(answer.text))
     for s in answer.sentences:
         if not s.supported:
-            typer.echo(f"  ! not supported by its sources: {s.text}")
+            typer.echo(printable(f"  ! not supported by its sources: {s.text}"))
     typer.echo("")
     if answer.abstained:
         if answer.closest_quote:
             q = answer.closest_quote
-            typer.echo(f"The closest the articles come: “{' '.join(q['text'].split())}”")
-            typer.echo(f"  — {q['title']}, {q['source']} {(q['published_at'] or '')[:10]}")
+            quote = " ".join(q["text"].split())
+            typer.echo(printable(f"The closest the articles come: “{quote}”"))
+            day = (q["published_at"] or "")[:10]
+            typer.echo(printable(f"  — {q['title']}, {q['source']} {day}"))
             typer.echo("")
         typer.echo("Closest articles:")
         for src in answer.sources:
-            typer.echo(f"  - {src['title']} — {src['source']} {(src['published_at'] or '')[:10]}")
-            typer.echo(f"    {src['url']}")
+            day = (src["published_at"] or "")[:10]
+            typer.echo(printable(f"  - {src['title']} — {src['source']} {day}"))
+            typer.echo(printable(f"    {src['url']}"))
         return
     for c in answer.citations:
         how = " (attributed)" if c.attributed else ""
-        typer.echo(f"[{c.n}] {c.title} — {c.source} {(c.published_at or '')[:10]}{how}")
-        typer.echo(f"    {c.url}")
-        typer.echo("    “" + " ".join(c.passage.split())[:300] + "”")
+        day = (c.published_at or "")[:10]
+        typer.echo(printable(f"[{c.n}] {c.title} — {c.source} {day}{how}"))
+        typer.echo(printable(f"    {c.url}"))
+        typer.echo(printable("    “" + " ".join(c.passage.split())[:300] + "”"))
 
 
 @app.command()
@@ -202,9 +240,34 @@ def stats(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     typer.echo(f"articles   {data['articles']}   chunks {data['chunks']}")
     typer.echo(f"published  {data['first_published']} … {data['last_published']}")
     typer.echo(f"embedder   {data['embed_model']}")
-    typer.echo(
-        "publishers " + ", ".join(f"{k or '(none)'} ({v})" for k, v in data["publishers"].items())
-    )
+    publishers = ", ".join(f"{k or '(none)'} ({v})" for k, v in data["publishers"].items())
+    typer.echo(printable("publishers " + publishers))
+
+
+@app.command()
+@friendly
+def check(
+    index: IndexOpt = None,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Fix what differs (re-reads affected files).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check that the vector store, the manifest and the lexical index agree (exit 1 if not)."""
+    report = _open(index).check(repair=repair)
+    if as_json:
+        _dump(report.to_dict())
+    else:
+        if report.repaired:
+            typer.echo("repaired: " + ", ".join(f"{k} {v}" for k, v in report.repaired.items()))
+        for line in report.lines():
+            typer.echo(printable(line))
+        if report.ok:
+            typer.echo("index is consistent: store, manifest and lexical index agree")
+        elif not repair:
+            typer.echo("run `byline check --repair` to fix it")
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command("config")

@@ -1,8 +1,13 @@
 """Incremental ingestion: load → chunk → embed → upsert, with a manifest that makes it resumable.
 
-Order of work per batch: delete the article's old chunks, upsert the new ones, then record the
-new hash in the manifest. A crash anywhere leaves the manifest behind the store, never ahead of
-it, so the next run redoes at most one batch; deterministic chunk ids make that redo idempotent.
+Order of work per batch: record a write-ahead intent for its articles, delete their old chunks,
+upsert the new ones, then record the new hashes and clear the intents in one commit. A crash
+anywhere leaves intents behind; the next ingest clears those articles' chunks and reads their
+files again, so the store and the manifest agree again (``byline check`` verifies it).
+
+Nothing is removed that could not be read: an article leaves the index only when the file that
+held it was read in full without a failure and no longer holds it, or, with ``prune``, when that
+file is gone. An id already indexed from another existing file is a conflict, not a replacement.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from tqdm.auto import tqdm
 from rag.articles import Article
 from rag.chunking import Chunk, Chunker, embedding_text
 from rag.lexical import LexicalDoc, LexicalIndex
-from rag.loaders import load_paths
-from rag.manifest import Entry, Manifest
+from rag.loaders import LoadResult, iter_articles
+from rag.manifest import Entry, Intent, Manifest
 from rag.store import ChunkStore
 
 BATCH_ARTICLES = 128
@@ -28,13 +33,18 @@ BATCH_ARTICLES = 128
 
 @dataclass
 class IngestReport:
-    """What an ingest did. ``failed`` lists each skipped file or record with its reason."""
+    """What an ingest did. ``failed`` lists each skipped file or record (and each id conflict)
+    with its reason; ``warnings`` what was ingested with less (e.g. undated); ``kept`` the
+    indexed articles left as they were because their file failed to load."""
 
     added: int = 0
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    kept: int = 0
+    recovered: int = 0
     articles: int = 0
     chunks: int = 0
     seconds: float = 0.0
@@ -50,6 +60,9 @@ class IngestReport:
             "unchanged": self.unchanged,
             "removed": self.removed,
             "failed": self.failed,
+            "warnings": self.warnings,
+            "kept": self.kept,
+            "recovered": self.recovered,
             "articles": self.articles,
             "chunks": self.chunks,
             "seconds": round(self.seconds, 3),
@@ -89,6 +102,25 @@ def _entry(article: Article, chunks: int) -> Entry:
     )
 
 
+def _conflict(article: Article, old: Entry) -> dict[str, Any]:
+    line = article.extra.get("line")
+    return {
+        "path": article.path,
+        "line": line,
+        "error": (
+            f"article id {article.id!r} is already indexed from {old.path}; kept that copy. "
+            "To replace it with this one, ingest again with --replace (Python: "
+            "replace=True), or remove it from the other file first"
+        ),
+    }
+
+
+def _not_covered(extra: list[str], given: Sequence[str | Path]) -> list[str]:
+    """Files from ``extra`` that no path in ``given`` already includes."""
+    roots = [Path(g).resolve() for g in given]
+    return [p for p in extra if not any(Path(p) == r or Path(p).is_relative_to(r) for r in roots)]
+
+
 class Ingestor:
     """Writes articles into the store, the manifest and the lexical index, incrementally."""
 
@@ -107,6 +139,26 @@ class Ingestor:
         self.embedder = embedder
         self.chunker = chunker
         self.max_bytes = max_bytes
+        # Called before each batch is written: a server-mode writer renews its lease here.
+        self.keep_alive: Callable[[], None] | None = None
+
+    def phase(self, name: str) -> None:
+        """Called after each step that changes the store or the manifest; a no-op. The fault
+        tests replace it to kill the process at an exact point."""
+
+    def recover(self) -> tuple[int, list[str]]:
+        """Finish what a killed ingest left: clear the chunks of articles whose write or removal
+        never committed. Returns how many, and the files to read again for the writes."""
+        pending = self.manifest.pending()
+        if not pending:
+            return 0, []
+        self.manifest.set_meta("lexical_stale", "1")
+        ids = [i.id for i in pending]
+        self.store.delete_articles(ids)
+        self.phase("recover-deleted")
+        self.manifest.remove(ids)
+        again = sorted({i.path for i in pending if i.op == "write" and Path(i.path).exists()})
+        return len(ids), again
 
     def ingest(
         self,
@@ -114,73 +166,116 @@ class Ingestor:
         prune: bool = False,
         progress: bool | None = None,
         on_article: Callable[[int, int], None] | None = None,
+        replace: bool = False,
     ) -> IngestReport:
-        """Bring the index in line with ``paths``; see the module docstring for crash safety."""
+        """Bring the index in line with ``paths``; see the module docstring for crash safety.
+
+        ``replace`` lets an article whose id is already indexed from another file be replaced
+        by the copy read now, instead of being reported as a conflict.
+        """
         started = time.perf_counter()
         report = IngestReport()
-        loaded = load_paths(paths, self.max_bytes)
-        report.failed = [
-            {"path": f.path, "line": f.line, "error": f.reason} for f in loaded.failures
-        ]
+        report.recovered, again = self.recover()
+        paths = list(paths) + _not_covered(again, paths)
         known = self.manifest.entries()
-        todo: list[Article] = []
-        for article in loaded.articles:
-            old = known.get(article.id)
-            if old is not None and old.hash == article.content_hash:
-                report.unchanged += 1
-            else:
-                todo.append(article)
+        loaded = LoadResult()
+        seen: set[tuple[str, str]] = set()
+        conflicted: set[str] = set()
+        bar = tqdm(
+            unit="article",
+            desc="Ingesting",
+            disable=progress is False if progress is not None else None,
+            leave=False,
+        )
+        batch: list[Article] = []
+        done = 0
+        try:
+            for article in iter_articles(paths, self.max_bytes, loaded):
+                seen.add((article.path, article.id))
+                old = known.get(article.id)
+                if old is not None and old.path != article.path and Path(old.path).exists():
+                    if old.hash == article.content_hash:  # the same article in two files
+                        report.unchanged += 1
+                        conflicted.add(article.id)  # held here, so never "gone" this run
+                        continue
+                    if not replace:
+                        conflicted.add(article.id)
+                        report.failed.append(_conflict(article, old))
+                        continue
+                if (
+                    old is not None
+                    and old.hash == article.content_hash
+                    and old.path == article.path
+                ):
+                    report.unchanged += 1
+                    continue
                 if old is None:
                     report.added += 1
                 else:
                     report.updated += 1
-
-        # Articles that a re-read file no longer contains, and (with prune) files that are gone.
-        seen_ids = {a.id for a in loaded.articles}
-        read_paths = set(loaded.paths)
-        gone = [
-            e.id
-            for e in known.values()
-            if e.id not in seen_ids
-            and (e.path in read_paths or (prune and not Path(e.path).exists()))
+                batch.append(article)
+                if len(batch) >= BATCH_ARTICLES:
+                    done += self._flush(batch, bar, on_article, done)
+                    batch = []
+            if batch:
+                done += self._flush(batch, bar, on_article, done)
+        finally:
+            bar.close()
+        report.failed = [
+            {"path": f.path, "line": f.line, "error": f.reason} for f in loaded.failures
+        ] + report.failed
+        report.warnings = [
+            {"path": w.path, "line": w.line, "error": w.reason} for w in loaded.warnings
         ]
-        if todo or gone:
-            self.manifest.set_meta("lexical_stale", "1")
-        self._write(todo, progress, on_article)
+        read_in_full = set(loaded.paths)
+        gone = [
+            e
+            for e in known.values()
+            if (e.path, e.id) not in seen
+            and e.id not in conflicted
+            and (e.path in read_in_full or (prune and not Path(e.path).exists()))
+        ]
+        failed_files = {str(Path(f.path).resolve()) for f in loaded.failures}
+        report.kept = sum(
+            1
+            for e in known.values()
+            if e.path in failed_files and e.path not in read_in_full and (e.path, e.id) not in seen
+        )
         if gone:
-            self.store.delete_articles(gone)
-            self.manifest.remove(gone)
+            self._remove(gone)
             report.removed = len(gone)
+        self.phase("written")
         if self.manifest.get_meta("lexical_stale") == "1":
             self.rebuild_lexical()
+        self.phase("lexical")
         report.articles, report.chunks = self.manifest.counts()
         report.seconds = time.perf_counter() - started
         return report
 
-    def _write(
+    def _flush(
         self,
-        todo: list[Article],
-        progress: bool | None,
+        batch: list[Article],
+        bar: Any,
         on_article: Callable[[int, int], None] | None,
-    ) -> None:
-        bar = tqdm(
-            total=len(todo),
-            unit="article",
-            desc="Embedding",
-            disable=progress is False if progress is not None else None,
-            leave=False,
-        )
-        done = 0
-        try:
-            for i in range(0, len(todo), BATCH_ARTICLES):
-                batch = todo[i : i + BATCH_ARTICLES]
-                self._write_batch(batch)
-                done += len(batch)
-                bar.update(len(batch))
-                if on_article:
-                    on_article(done, len(todo))
-        finally:
-            bar.close()
+        done: int,
+    ) -> int:
+        if self.keep_alive:
+            self.keep_alive()
+        self.manifest.set_meta("lexical_stale", "1")
+        self._write_batch(batch)
+        bar.update(len(batch))
+        if on_article:
+            on_article(done + len(batch), 0)
+        return len(batch)
+
+    def _remove(self, gone: list[Entry]) -> None:
+        self.manifest.set_meta("lexical_stale", "1")
+        self.manifest.begin(Intent(e.id, e.path, "delete") for e in gone)
+        self.phase("remove-intent")
+        self.store.delete_articles([e.id for e in gone])
+        self.phase("remove-deleted")
+        self.manifest.remove([e.id for e in gone])
+        self.phase("removed")
 
     def _write_batch(self, batch: list[Article]) -> None:
         ids: list[str] = []
@@ -194,14 +289,22 @@ class Ingestor:
                 ids.append(chunk.id)
                 texts.append(embedding_text(article, chunk))
                 docs.append(chunk.text)
-                metas.append(chunk_metadata(article, chunk))
+                # Hash and count let a manifest be rebuilt from the store alone (server mode).
+                meta = chunk_metadata(article, chunk)
+                meta.update(hash=article.content_hash, chunks=len(chunks))
+                metas.append(meta)
             entries.append(_entry(article, len(chunks)))
         vectors = self._embed_unique(texts)
-        # Always clear first: a run that crashed after its upsert may have left chunks that the
-        # manifest does not know of, and the article may now have fewer chunks.
+        self.phase("embedded")
+        self.manifest.begin(Intent(a.id, a.path, "write") for a in batch)
+        self.phase("intent")
+        # Always clear first: the article may now have fewer chunks than before.
         self.store.delete_articles([a.id for a in batch])
+        self.phase("deleted")
         self.store.upsert(ids, vectors, docs, metas)
+        self.phase("upserted")
         self.manifest.put(entries)
+        self.phase("committed")
 
     def _embed_unique(self, texts: list[str]) -> list[list[float]]:
         """Embed each distinct text once: news feeds repeat boilerplate passages verbatim."""

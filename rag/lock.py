@@ -22,8 +22,8 @@ def writer_lock(index_dir: Path, wait: float = 0.0) -> Iterator[None]:
         lock.acquire(timeout=wait)
     except Timeout:
         raise IndexLockedError(
-            f"another process is writing to the index at {index_dir}: wait for it to finish "
-            "(or use a Chroma server for many writers), then try again"
+            f"another process is writing to the index at {index_dir}: wait for it to finish, "
+            "then try again (one writer at a time, on a Chroma server too; reading goes on)"
         ) from None
     try:
         yield

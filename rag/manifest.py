@@ -1,6 +1,9 @@
 """The manifest: which articles the index holds, their content hashes, and index-wide facts.
 
 SQLite gives every batch an atomic commit, so a crash leaves either the old or the new entry.
+Before the store is touched for an article, a write-ahead intent (``pending``) names it; the
+commit that records the outcome clears it. An intent left behind means a write was cut short:
+the next ingest (or ``byline check --repair``) clears that article's chunks and reads it again.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE INDEX IF NOT EXISTS articles_path ON articles(path);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (
+    id TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    op TEXT NOT NULL
+);
 """
 
 
@@ -38,6 +46,15 @@ class Entry:
     source: str = ""
     url: str = ""
     published_ts: int | None = None
+
+
+@dataclass(frozen=True)
+class Intent:
+    """An article about to be written (``op="write"``) or removed (``op="delete"``)."""
+
+    id: str
+    path: str
+    op: str
 
 
 class Manifest:
@@ -64,8 +81,24 @@ class Manifest:
         )
         return {row[0]: Entry(*row) for row in rows}
 
-    def put(self, entries: Iterable[Entry]) -> None:
+    def begin(self, intents: Iterable[Intent]) -> None:
+        """Record, before touching the store, which articles are about to be written or removed."""
         with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO pending VALUES (?, ?, ?)",
+                [(i.id, i.path, i.op) for i in intents],
+            )
+
+    def pending(self) -> list[Intent]:
+        """Intents whose outcome was never committed: writes cut short by a crash."""
+        rows = self._db.execute("SELECT id, path, op FROM pending ORDER BY id")
+        return [Intent(*row) for row in rows]
+
+    def put(self, entries: Iterable[Entry]) -> None:
+        """Record written articles and clear their intents, in one commit."""
+        entries = list(entries)
+        with self._db:
+            self._db.executemany("DELETE FROM pending WHERE id = ?", [(e.id,) for e in entries])
             self._db.executemany(
                 "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -74,9 +107,22 @@ class Manifest:
                 ],
             )
 
-    def remove(self, ids: Iterable[str]) -> None:
+    def replace_all(self, entries: Iterable[Entry]) -> None:
+        """Make the article list exactly ``entries``, in one commit (a cache rebuilt)."""
+        rows = [
+            (e.id, e.hash, e.chunks, e.path, e.title, e.source, e.url, e.published_ts)
+            for e in entries
+        ]
         with self._db:
-            self._db.executemany("DELETE FROM articles WHERE id = ?", [(i,) for i in ids])
+            self._db.execute("DELETE FROM articles")
+            self._db.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def remove(self, ids: Iterable[str]) -> None:
+        """Forget articles and their intents, in one commit."""
+        rows = [(i,) for i in ids]
+        with self._db:
+            self._db.executemany("DELETE FROM articles WHERE id = ?", rows)
+            self._db.executemany("DELETE FROM pending WHERE id = ?", rows)
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -30,6 +30,9 @@ def test_ingest_search_stats_json(tmp_path: Path, runner: CliRunner) -> None:
         "unchanged",
         "removed",
         "failed",
+        "warnings",
+        "kept",
+        "recovered",
         "articles",
         "chunks",
         "seconds",
@@ -81,3 +84,30 @@ def test_unknown_config_key_is_an_error(tmp_path: Path, runner: CliRunner, monke
     monkeypatch.setenv("BYLINE_NOPE", "1")
     res = runner.invoke(app, ["config"])
     assert res.exit_code == 2 and "BYLINE_NOPE" in res.stderr
+
+
+def test_search_and_ask_never_print_terminal_escapes(tmp_path: Path, runner: CliRunner) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "esc.jsonl").write_text(
+        json.dumps(
+            {
+                "id": "esc",
+                "title": "Grid \x1b[2J\x1b]0;owned\x07 warning",
+                "source": "Wire\x1b[31m",
+                "text": "The grid operator warned\r\x1b[1A of strain on Tuesday evening.",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    index = str(tmp_path / "idx")
+    assert runner.invoke(app, ["ingest", str(docs), "--index", index]).exit_code == 0
+    for args in (
+        ["search", "grid operator strain"],
+        ["ask", "What did the grid operator warn of?", "--llm", "fake:cite"],
+    ):
+        res = runner.invoke(app, [*args, "--index", index])
+        assert res.exit_code == 0, res.output
+        assert "\x1b" not in res.output and "\r" not in res.output and "\x07" not in res.output
+        assert "\\x1b" in res.output, "shown as a visible escape, not dropped"

@@ -188,3 +188,92 @@ def test_article_texts_join_every_chunk_of_an_article(tmp_path: Path, embedder) 
     chunks = [c.text for c in byline.store.iter_all() if c.metadata["article_id"] == "rofr"]
     assert all(chunk in texts["rofr"] for chunk in chunks)
     assert byline.store.article_texts([]) == {}
+
+
+# --------------------------------------------------------------------------- nothing lost
+def _jsonl(path: Path, n: int, prefix: str = "r") -> Path:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"{prefix}{i}", "title": f"T{i}", "text": f"Story {i} body."}) + "\n"
+            for i in range(n)
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["bad byte appended", "truncated mid-line", "grown past the limit", "front matter date typo"],
+)
+def test_a_file_that_fails_later_keeps_its_articles(tmp_path: Path, embedder, damage) -> None:
+    docs = tmp_path / "docs"
+    feed = _jsonl(docs / "feed.jsonl", 20)
+    note = docs / "note.md"
+    note.write_text(
+        "---\nid: note\ntitle: Note\ndate: 2025-02-03\n---\nA note.\n", encoding="utf-8"
+    )
+    byline = Byline.open(tmp_path / "idx", embedder=embedder, embed_model="hash", max_file_mb=0.01)
+    assert byline.ingest([docs]).articles == 21
+    if damage == "bad byte appended":
+        with feed.open("ab") as fh:
+            fh.write(b"\xff\n")
+    elif damage == "truncated mid-line":
+        feed.write_bytes(feed.read_bytes()[:-20])
+    elif damage == "grown past the limit":
+        note.write_text(note.read_text() + "x" * 20_000, encoding="utf-8")
+    else:
+        note.write_text(note.read_text().replace("2025-02-03", "2025-02-30"))
+    report = byline.ingest([docs])
+    assert report.removed == 0
+    if damage == "front matter date typo":
+        assert report.updated == 1 and report.warnings, "undated, with a warning"
+    else:
+        assert report.failed
+    if damage == "grown past the limit":
+        assert report.kept == 1, "the unreadable file's article is kept and counted"
+    assert report.articles == 21 and byline.stats()["articles"] == 21
+    assert len({c.metadata["article_id"] for c in byline.store.iter_all()}) == 21
+
+
+def test_a_clean_reread_still_drops_records_the_file_no_longer_has(tmp_path: Path, embedder):
+    feed = _jsonl(tmp_path / "docs" / "feed.jsonl", 5)
+    byline = open_index(tmp_path, embedder)
+    byline.ingest([feed])
+    _jsonl(feed, 3)
+    report = byline.ingest([feed])
+    assert report.removed == 2 and report.articles == 3
+
+
+def test_an_id_from_another_file_is_a_conflict_not_a_replacement(tmp_path: Path, embedder):
+    first = _jsonl(tmp_path / "a" / "one.jsonl", 3)
+    byline = open_index(tmp_path, embedder)
+    byline.ingest([first])
+    other = tmp_path / "b" / "two.jsonl"
+    other.parent.mkdir()
+    other.write_text('{"id": "r1", "title": "Other", "text": "A different story."}\n')
+    report = byline.ingest([other])
+    (conflict,) = report.failed
+    assert "already indexed from" in conflict["error"] and "--replace" in conflict["error"]
+    assert report.articles == 3
+    assert "Story 1" in byline.store.article_texts(["r1"])["r1"]
+    # Reading the first file again changes nothing; replacing on purpose works.
+    assert byline.ingest([first]).unchanged == 3
+    replaced = byline.ingest([other], replace=True)
+    assert replaced.updated == 1 and not replaced.failed
+    assert "different story" in byline.store.article_texts(["r1"])["r1"]
+
+
+def test_an_article_moved_between_two_existing_files_is_never_dropped(tmp_path: Path, embedder):
+    first = _jsonl(tmp_path / "docs" / "one.jsonl", 3)
+    byline = open_index(tmp_path, embedder)
+    byline.ingest([tmp_path / "docs"])
+    lines = first.read_text().splitlines(keepends=True)
+    (tmp_path / "docs" / "two.jsonl").write_text(lines[2], encoding="utf-8")
+    first.write_text("".join(lines[:2]), encoding="utf-8")  # r2 moved from one to two
+    report = byline.ingest([tmp_path / "docs"])
+    assert report.removed == 0 and report.articles == 3
+    assert "Story 2" in byline.store.article_texts(["r2"])["r2"]

@@ -414,7 +414,8 @@ def test_uploads_are_checked_for_type_and_size(tmp_path: Path) -> None:
     big = tmp_path / "big.txt"
     big.write_text("x" * 2000)
     accepted, rejected = stage_uploads([str(good), str(exe), str(big)], tmp_path / "up", 1000)
-    assert accepted == [tmp_path / "up" / "good.md"]
+    (stored,) = accepted
+    assert stored.name == "good.md" and stored.parent.parent == tmp_path / "up"
     reasons = {r["path"]: r["error"] for r in rejected}
     assert "unsupported file type '.exe'" in reasons["tool.exe"]
     assert "over the 0.001 MB limit" in reasons["big.txt"]
@@ -429,7 +430,7 @@ def test_uploaded_files_are_ingested(service: ChatService, tmp_path: Path) -> No
     summary, rows, header, *_ = service.ingest_uploads([str(upload), str(tmp_path / "x.pdf")])
     assert "1 added" in summary and "1 skipped" in summary
     assert rows[0][0] == "x.pdf"
-    assert (service.byline.index_dir / "uploads" / "fresh.md").exists()
+    assert list((service.byline.index_dir / "uploads").glob("*/fresh.md"))
     assert "9 articles" in header
 
 
@@ -488,3 +489,20 @@ def test_launch_warm_up_logs_success_and_failure(tmp_path: Path, caplog) -> None
     messages = [r.getMessage() for r in caplog.records]
     assert any("read the fixed prompt start" in m for m in messages)
     assert any("could not warm up" in m for m in messages)
+
+
+def test_two_uploads_with_one_name_keep_each_others_articles(
+    service: ChatService, tmp_path: Path
+) -> None:
+    before = service.byline.stats()["articles"]
+    alice = tmp_path / "alice" / "news.md"
+    bob = tmp_path / "bob" / "news.md"
+    for who, path in (("Alice", alice), ("Bob", bob)):
+        path.parent.mkdir()
+        path.write_text(f"---\ntitle: {who} story\nsource: {who} Desk\n---\n{who} wrote this.\n")
+    first, *_ = service.ingest_uploads([str(alice)])
+    second, *_ = service.ingest_uploads([str(bob)])
+    assert "1 added" in first and "1 added" in second and "0 removed" in second
+    assert service.byline.stats()["articles"] == before + 2
+    again, *_ = service.ingest_uploads([str(alice)])
+    assert "1 unchanged" in again and service.byline.stats()["articles"] == before + 2

@@ -335,6 +335,8 @@ def test_ingest_summary_and_failure_rows() -> None:
     }
     summary = render_ingest_summary(report)
     assert "2 added" in summary and "1 skipped" in summary and "warn" in summary
+    assert "0 removed" in summary and "Kept" not in summary
+    assert "Kept 4 indexed articles" in render_ingest_summary({**report, "kept": 4})
     assert failure_rows(report["failed"]) == [["bad.json", "3", "not JSON"]]
     assert failure_rows([{"path": "x.pdf", "line": None, "error": "type"}]) == [
         ["x.pdf", "", "type"]

@@ -15,7 +15,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import gradio as gr
 
 from rag.answer import Answer
 from rag.app import Byline
+from rag.dates import parse_day
 from rag.errors import RagError
 from rag.events import Evidence, Retrieved, Stage, Token
 from rag.llms import describe_model
@@ -80,13 +80,8 @@ class BylinePage(gr.Blocks):
 
 def _date_or_none(value: Any, label: str) -> str | None:
     """A ``YYYY-MM-DD`` string from a text box, or None when empty; RagError otherwise."""
-    text = str(value or "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text.replace("/", "-")).isoformat()
-    except ValueError:
-        raise RagError(f"{label} date {text!r} is not a date: use YYYY-MM-DD") from None
+    day = parse_day(str(value or "").strip(), label)
+    return day.isoformat() if day else None
 
 
 def build_filters(
@@ -335,6 +330,8 @@ class ChatService:
             def on_progress(done: int, total: int) -> None:
                 if total:
                     progress((done, total), desc="Indexing articles", unit="articles")
+                else:  # files are read as they are indexed, so the total is not known ahead
+                    progress(None, desc=f"Indexing articles: {done} so far")
 
             progress(0, desc="Reading files")
             report = self.byline.ingest(paths, on_progress=on_progress).to_dict()
@@ -343,8 +340,9 @@ class ChatService:
             report = {"articles": (stats or {}).get("articles", 0)}
             report["chunks"] = (stats or {}).get("chunks", 0)
         failed = rejected + list(report.get("failed") or [])
+        warned = [{**w, "error": f"warning: {w['error']}"} for w in report.get("warnings") or []]
         summary = render_ingest_summary({**report, "failed": failed})
-        return (summary, failure_rows(failed), *self.page_state())
+        return (summary, failure_rows(failed + warned), *self.page_state())
 
     def ingest_uploads(self, files: list[Any] | None, progress: Any = None) -> tuple:
         progress = progress or (lambda *a, **k: None)

@@ -7,6 +7,7 @@ outside through a symbolic link, neither itself nor any article file under it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -121,13 +122,22 @@ def upload_problem(path: Path, name: str, max_bytes: int) -> str | None:
     return None
 
 
+def _content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
 def stage_uploads(
     files: Sequence[Any] | None, dest: Path, max_bytes: int
 ) -> tuple[list[Path], list[dict[str, Any]]]:
-    """Copy acceptable uploads into ``dest`` under their own names; report the rest.
+    """Copy acceptable uploads into ``dest``, each in a folder named by its content hash.
 
-    Stored copies keep their names across uploads, so uploading a changed file again updates
-    its article instead of adding a second one.
+    Two uploads that share a file name never overwrite each other's stored copy (and so never
+    remove each other's articles); the same file uploaded again lands on the same copy and is
+    unchanged. An upload whose article ids are already indexed is reported as a conflict.
     """
     accepted: list[Path] = []
     rejected: list[dict[str, Any]] = []
@@ -138,8 +148,8 @@ def stage_uploads(
         if problem:
             rejected.append({"path": path.name, "line": None, "error": problem})
             continue
-        dest.mkdir(parents=True, exist_ok=True)
-        target = dest / name
+        target = dest / _content_hash(path) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
         accepted.append(target)
     return accepted, rejected

@@ -459,10 +459,13 @@ def render_ingest_summary(report: Mapping[str, Any], rejected: int = 0) -> str:
     failed = len(report.get("failed") or []) + rejected
     line = (
         f"{report.get('added', 0)} added, {report.get('updated', 0)} updated, "
-        f"{report.get('unchanged', 0)} unchanged, {failed} skipped; the index now has "
+        f"{report.get('unchanged', 0)} unchanged, {report.get('removed', 0)} removed, "
+        f"{failed} skipped; the index now has "
         f"{report.get('articles', 0)} articles in {report.get('chunks', 0)} chunks "
         f"({float(report.get('seconds', 0.0)):.1f} s)."
     )
+    if report.get("kept"):
+        line += f" Kept {report['kept']} indexed articles of files that failed to load."
     css = "byline-ingest ok" if not failed else "byline-ingest warn"
     return f'<div class="{css}">{esc(line)}</div>'
 

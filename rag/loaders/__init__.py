@@ -8,13 +8,13 @@ from pathlib import Path
 
 from rag.articles import Article
 from rag.errors import LoaderError
-from rag.loaders.common import read_text
 from rag.loaders.feeds import load_feed
 from rag.loaders.html import load_html
 from rag.loaders.records import load_records
 from rag.loaders.text import load_text
 
-Loader = Callable[[Path, str], Iterator[Article | LoaderError]]
+# A loader reads a file (within a size limit) and yields articles or per-record errors.
+Loader = Callable[[Path, int], Iterator[Article | LoaderError]]
 
 LOADERS: dict[str, Loader] = {
     ".md": load_text,
@@ -36,10 +36,16 @@ _FOLDER_NOTES = {"readme", "license", "licence", "changelog", "notes"}
 
 @dataclass
 class LoadResult:
-    """What a load produced: articles, per-file failures, and files passed over in folders."""
+    """What a load produced: articles, per-file failures, and files passed over in folders.
+
+    ``paths`` lists only files read in full without a single failure: the articles seen from
+    them are everything they hold now. A file with any failure is not in it, so nothing that
+    file used to hold is taken to be gone.
+    """
 
     articles: list[Article] = field(default_factory=list)
     failures: list[LoaderError] = field(default_factory=list)
+    warnings: list[LoaderError] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
 
@@ -71,38 +77,61 @@ def iter_files(paths: Iterable[str | Path], result: LoadResult) -> Iterator[Path
             yield path
 
 
-def load_paths(paths: Iterable[str | Path], max_bytes: int) -> LoadResult:
-    """Load every article under ``paths``; a duplicate id keeps the first and reports the rest."""
-    result = LoadResult()
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply to read"
+    if isinstance(exc, MemoryError):
+        return "too large to read in memory"
+    return f"could not be read ({exc.__class__.__name__}: {exc})"[:300]
+
+
+def iter_articles(
+    paths: Iterable[str | Path], max_bytes: int, result: LoadResult
+) -> Iterator[Article]:
+    """Yield articles one at a time, recording failures and cleanly read files in ``result``.
+
+    Nothing a loader raises escapes: it becomes a failure of that file, and the walk goes on.
+    A duplicate id keeps the first and reports the rest.
+    """
     first_seen: dict[str, str] = {}
     for path in iter_files(paths, result):
         where = str(path.resolve())
-        result.paths.append(where)
+        before = len(result.failures)
         try:
-            text = read_text(path, max_bytes)
+            for item in LOADERS[path.suffix.lower()](path, max_bytes):
+                if isinstance(item, LoaderError):
+                    result.failures.append(item)
+                    continue
+                item.path = where
+                line = item.extra.get("line")
+                for warning in item.warnings:
+                    result.warnings.append(LoaderError(str(path), warning, line))
+                here = f"{path}:{line}" if line else str(path)
+                if item.id in first_seen:
+                    result.failures.append(
+                        LoaderError(
+                            str(path),
+                            f"duplicate article id {item.id!r} (first seen at "
+                            f"{first_seen[item.id]}); kept the first",
+                            line,
+                        )
+                    )
+                    continue
+                first_seen[item.id] = here
+                yield item
         except LoaderError as exc:
             result.failures.append(exc)
-            continue
-        for item in LOADERS[path.suffix.lower()](path, text):
-            if isinstance(item, LoaderError):
-                result.failures.append(item)
-                continue
-            item.path = where
-            line = item.extra.get("line")
-            here = f"{path}:{line}" if line else str(path)
-            if item.id in first_seen:
-                result.failures.append(
-                    LoaderError(
-                        str(path),
-                        f"duplicate article id {item.id!r} (first seen at "
-                        f"{first_seen[item.id]}); kept the first",
-                        line,
-                    )
-                )
-                continue
-            first_seen[item.id] = here
-            result.articles.append(item)
+        except Exception as exc:  # a loader bug or odd input must not end the run
+            result.failures.append(LoaderError(str(path), _describe(exc)))
+        if len(result.failures) == before:
+            result.paths.append(where)
+
+
+def load_paths(paths: Iterable[str | Path], max_bytes: int) -> LoadResult:
+    """Load every article under ``paths`` into memory (see :func:`iter_articles`)."""
+    result = LoadResult()
+    result.articles.extend(iter_articles(paths, max_bytes, result))
     return result
 
 
-__all__ = ["LOADERS", "LoadResult", "load_paths"]
+__all__ = ["LOADERS", "LoadResult", "iter_articles", "load_paths"]

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from lxml import html as lxml_html
 
-from rag.articles import Article, make_article_id, parse_date
+from rag.articles import Article, make_article_id
+from rag.dates import DateError, parse_datetime
 from rag.errors import LoaderError
+
+# Code points that cannot be encoded as UTF-8 (a lone half of a surrogate pair, as JSON's
+# "\ud800" gives): the hash, Chroma and SQLite would all fail on them later.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 # Field names seen in common news data shapes, most specific first.
 ID_KEYS = ("id", "doc_id", "article_id", "guid", "uuid")
@@ -28,7 +34,7 @@ def read_text(path: Path, max_bytes: int) -> str:
     if size > max_bytes:
         raise LoaderError(
             str(path),
-            f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit "
+            f"file is {size / 1e6:.3g} MB, over the {max_bytes / 1e6:.3g} MB limit "
             "(raise max_file_mb to include it)",
         )
     data = path.read_bytes()
@@ -42,6 +48,36 @@ def read_text(path: Path, max_bytes: int) -> str:
         raise LoaderError(
             str(path), f"not UTF-8 text (bad byte at offset {exc.start}); re-save it as UTF-8"
         ) from None
+
+
+def clean(value: Any, depth: int = 0) -> Any:
+    """Strings with unencodable code points replaced by U+FFFD; other values unchanged.
+
+    Only the shallow levels a record's fields are read from are walked.
+    """
+    if isinstance(value, str):
+        return _SURROGATES.sub("\ufffd", value)
+    if depth > 2:
+        return value
+    if isinstance(value, list | tuple):
+        return [clean(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {clean(k, depth + 1): clean(v, depth + 1) for k, v in value.items()}
+    return value
+
+
+def _needs_cleaning(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return _SURROGATES.search(value) is not None
+    if depth > 2:
+        return False
+    if isinstance(value, list | tuple):
+        return any(_needs_cleaning(v, depth + 1) for v in value)
+    if isinstance(value, Mapping):
+        return any(
+            _needs_cleaning(k, depth + 1) or _needs_cleaning(v, depth + 1) for k, v in value.items()
+        )
+    return False
 
 
 def first(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
@@ -83,7 +119,14 @@ def html_to_text(fragment: str) -> str:
 def article_from_record(
     record: Mapping[str, Any], path: Path, line: int | None = None, default_source: str = ""
 ) -> Article:
-    """Map a news record in any common shape onto an Article; raises ValueError if unusable."""
+    """Map a news record in any common shape onto an Article; raises ValueError if unusable.
+
+    An unreadable date leaves the article undated with a warning rather than dropping it.
+    """
+    warnings: list[str] = []
+    if _needs_cleaning(record):
+        warnings.append("replaced invalid characters (lone surrogates) with U+FFFD")
+        record = clean(dict(record))
     text = first(record, TEXT_KEYS)
     if not isinstance(text, str) or not text.strip():
         raise ValueError("record has no text (looked for: " + ", ".join(TEXT_KEYS) + ")")
@@ -98,6 +141,11 @@ def article_from_record(
     }
     if line is not None:
         extra["line"] = line
+    try:
+        published_at = parse_datetime(first(record, DATE_KEYS))
+    except DateError as exc:
+        published_at = None
+        warnings.append(f"{exc}; ingested without a date")
     return Article(
         id=make_article_id(
             given=first(record, ID_KEYS), url=url, path=f"{path}:{line or 0}", text=text
@@ -107,6 +155,7 @@ def article_from_record(
         source=str(source or default_source).strip(),
         url=url,
         authors=as_authors(first(record, AUTHOR_KEYS)),
-        published_at=parse_date(first(record, DATE_KEYS)),
+        published_at=published_at,
         extra=extra,
+        warnings=warnings,
     )

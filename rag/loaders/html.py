@@ -10,7 +10,7 @@ from lxml import html as lxml_html
 
 from rag.articles import Article
 from rag.errors import LoaderError
-from rag.loaders.common import article_from_record
+from rag.loaders.common import article_from_record, read_text
 
 
 def _meta(root: lxml_html.HtmlElement, *names: str) -> str | None:
@@ -22,8 +22,9 @@ def _meta(root: lxml_html.HtmlElement, *names: str) -> str | None:
     return None
 
 
-def load_html(path: Path, raw: str) -> Iterator[Article | LoaderError]:
+def load_html(path: Path, max_bytes: int) -> Iterator[Article | LoaderError]:
     """One article per page; navigation, asides and footers are left out by the extractor."""
+    raw = read_text(path, max_bytes)
     try:
         root = lxml_html.fromstring(raw)
     except Exception as exc:  # lxml raises several unrelated types on garbage input

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from rag.articles import parse_date
+from rag.dates import parse_datetime
 from rag.errors import RagError
 
 
@@ -43,9 +43,10 @@ def _bound(value: Any, end_of_day: bool) -> datetime | None:
     if isinstance(value, date) and not isinstance(value, datetime):
         return datetime.combine(value, time.max if end_of_day else time.min, tzinfo=UTC)
     try:
-        parsed = parse_date(value)
+        parsed = parse_datetime(value)
     except ValueError:
         raise RagError(f"filter date {value!r} is not a date: use YYYY-MM-DD") from None
+    assert parsed is not None
     if end_of_day and isinstance(value, str) and len(value.strip()) <= 10:
         parsed = parsed.replace(hour=23, minute=59, second=59)
     return parsed

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from rag.errors import RagError
+from rag.dates import parse_day
 from rag.lexical import tokenize_query
 from rag.retrieval.filters import Filters
 
@@ -241,16 +241,7 @@ def _terms(text: str) -> int:
 
 def as_date(value: date | datetime | str | None) -> date | None:
     """A day from a date, a datetime or a YYYY-MM-DD (or YYYY/MM/DD) string."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return datetime.fromisoformat(str(value).strip().replace("/", "-")[:10]).date()
-    except ValueError:
-        raise RagError(f"as-of date {value!r} is not a date: use YYYY-MM-DD") from None
+    return parse_day(value, "as-of")
 
 
 def plan_query(
