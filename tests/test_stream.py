@@ -55,9 +55,10 @@ def test_an_answered_question_streams_sources_evidence_tokens_then_the_answer(
     # the trace names every step that ran, guards first, checks last
     names = [r.name for r in answer.trace]
     assert names[:4] == ["no_passages", "absent_outlets", "unmatched_names", "relevance_floor"]
-    assert names[-4:] == [
+    assert names[4:] == [
         "cite_check",
         "hide_unbacked",
+        "figures_in_passages",
         "reported_changes",
         "one_number_per_article",
     ]
