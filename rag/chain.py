@@ -24,6 +24,7 @@ from rag.answer import Answer
 from rag.chunking import chunk_id
 from rag.citations import CitationChecker, may_be_refusal, refuses
 from rag.config import Settings
+from rag.fence import neutralise, one_line
 from rag.prompts import NOT_IN_ARTICLES, load_examples, load_prompt, prompt_hash
 from rag.retrieval.context import Source, build_sources, pick_context, with_leads
 from rag.retrieval.coverage import missing_outlets, unmatched_names
@@ -43,21 +44,16 @@ def _literal(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
-def _fence(text: str) -> str:
-    """Keep article text from closing its own fence."""
-    return text.replace("</source", "<\u2060/source").replace("<source", "<\u2060source")
-
-
 def format_sources(sources: Sequence[Source]) -> str:
     """The numbered, fenced sources as the model sees them."""
     blocks = []
     for s in sources:
         h = s.hit
         day = (h.published_at or "")[:10] or "undated"
-        title = _fence(h.title or "(untitled)")
-        publisher = _fence(h.source or "unknown publisher")
+        title = one_line(h.title or "(untitled)")
+        publisher = one_line(h.source or "unknown publisher")
         blocks.append(
-            f'<source id="{s.n}">\n{title} ({publisher}, {day})\n{_fence(s.passage)}\n</source>'
+            f'<source id="{s.n}">\n{title} ({publisher}, {day})\n{neutralise(s.passage)}\n</source>'
         )
     return "\n".join(blocks)
 
@@ -152,10 +148,10 @@ class AnswerChain:
         """A follow-up made standalone, using the last few turns of the conversation."""
         recent = history[-2 * HISTORY_TURNS :]
         lines = [
-            f"{'User' if role == 'user' else 'Assistant'}: {' '.join(text.split())[:400]}"
+            f"{'User' if role == 'user' else 'Assistant'}: {one_line(text)[:400]}"
             for role, text in recent
         ]
-        lines.append(f"User: {question}")
+        lines.append(f"User: {one_line(question)}")
         for_slot = getattr(model, "for_slot", None)
         if callable(for_slot):  # the embedded model: keep the answer context's prompt cache
             model = for_slot("rewrite")
@@ -351,7 +347,7 @@ class AnswerChain:
         return {
             "sources": format_sources(sources),
             "as_of": prep.as_of.isoformat(),
-            "question": prep.query,
+            "question": one_line(prep.query),
         }
 
     def _overrule(self, model: BaseChatModel, prep: Prepared, refusal: str) -> str | None:
