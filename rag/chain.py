@@ -25,6 +25,7 @@ from rag.chunking import chunk_id
 from rag.citations import CitationChecker, may_be_refusal, refuses
 from rag.config import Settings
 from rag.fence import neutralise, one_line
+from rag.instructions import separate_question
 from rag.prompts import NOT_IN_ARTICLES, load_examples, load_prompt, prompt_hash
 from rag.retrieval.context import Source, build_sources, pick_context, with_leads
 from rag.retrieval.coverage import missing_outlets, unmatched_names
@@ -169,8 +170,10 @@ class AnswerChain:
         model: BaseChatModel,
     ) -> Prepared:
         t0 = time.perf_counter()
+        asked = separate_question(question)  # instructions around a question are not asked
+        news = asked.question or question
         turns = normalise_history(history)
-        standalone = self.rewrite(question, turns, model) if turns else question
+        standalone = self.rewrite(news, turns, model) if turns else news
         t1 = time.perf_counter()
         day = as_of_date = as_date(as_of)
         result = self.retriever.retrieve(
@@ -219,7 +222,9 @@ class AnswerChain:
             if self.settings.coverage_check
             else []
         )
-        if not sources:
+        if asked.instructions_only:
+            prepared.abstain_reason = "the question holds instructions only, nothing to look up"
+        elif not sources:
             prepared.abstain_reason = "no passages matched"
         elif absent:
             prepared.abstain_reason = "the index holds no articles from " + ", ".join(absent)

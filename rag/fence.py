@@ -101,3 +101,17 @@ def one_line(text: str) -> str:
     """Neutralised text on one line: for titles and publisher names, which sit on the
     heading line of a source, where a line break could start a line the prompt never wrote."""
     return " ".join(neutralise(text).split())
+
+
+# What ``neutralise`` makes of a special token or a fence or role tag.
+_NEUTRALISED_TAG = re.compile(
+    r"\((?:\s*\|[^()\n]{0,40}\||\s*/?\s*(?:source|system|user|assistant|human|s|tool_call|"
+    r"im_start|im_end)\b[^()\n]{0,40})\)",
+    re.I,
+)
+
+
+def strip_tags(text: str) -> str:
+    """``text`` neutralised and without the special tokens and fence or role tags it held:
+    for a question, where such tags ask nothing."""
+    return _NEUTRALISED_TAG.sub(" ", neutralise(text)).strip()

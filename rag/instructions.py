@@ -31,15 +31,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag.fence import neutralise, strip_tags
 from rag.lexical import tokenize_query
 from rag.sentences import sentence_spans
 
 # Where an instruction may start: the start of the sentence (after quotes or markup), after a
 # semicolon or colon, or after "and then" / ", then". Not after "and": in news, "… and say
 # 'enough'" is reported speech.
-_CLAUSE = r"(?:^[\W_]*|[;:]\s*|,\s*(?:and\s+)?then\s+|\band\s+then\s+)"
+_START = r"^(?:[\W_]|\([^()\n]{0,40}\))*"  # leading quotes, markup, tags made parentheses
+_CLAUSE = rf"(?:{_START}|[;:]\s*|,\s*(?:and\s+)?then\s+|\band\s+then\s+)"
 # Where an override may also start: after any joining word, as its object says what it is.
-_ANY_CLAUSE = r"(?:^[\W_]*|[.;:!?,\n]\s*|\b(?:and|then|but|so|also|now|instead|or)\s+)"
+_ANY_CLAUSE = rf"(?:{_START}|[.;:!?,\n]\s*|\b(?:and|then|but|so|also|now|instead|or)\s+)"
 # Words that may come before the verb of an instruction.
 _FILLER = (
     r"(?:(?:please|kindly|now|also|then|instead|just|simply|first|next|finally|ok(?:ay)?|hey|"
@@ -50,8 +52,8 @@ _MODEL = r"(?:ai|a\.i\.|assistants?|(?:language\s+)?models?|llms?|chat\s?bots?|b
 _AI = r"(?:ai|a\.i\.|artificial\s+intelligence|llms?|chat\s?bots?|(?:ai\s+)?language\s+models?|ai\s+(?:assistants?|models?|systems?))"
 _VOCATIVE = rf"(?:(?:dear\s+|hey\s+)?(?:the\s+)?{_MODEL}\s*[,:]\s*)?"
 _MODAL = (
-    r"(?:you\s+(?:must|should|shall|will|need\s+to|have\s+to|are\s+(?:to|required\s+to)|"
-    r"may\s+only)\s+(?:always\s+|only\s+|now\s+)?)?"
+    r"(?:you\s+(?:(?:must|should|shall|will|need\s+to|have\s+to|are\s+(?:to|required\s+to)|"
+    r"may\s+only)\s+)?(?:always\s+|only\s+|now\s+)?)?"
 )
 _LEAD = _CLAUSE + _FILLER + _VOCATIVE + _MODAL
 
@@ -70,7 +72,8 @@ _PROMPT_DETERMINERS = r"(?:previous|prior|above|earlier|preceding|original|your|
 _SAY_VERBS = r"(?:reply|respond|answer|say|output|print|type|write|repeat|echo|return)"
 _SAY_LITERAL = (
     r"(?:(?i:only\b|just\b|exactly\b|verbatim\b|with\b|the\s+(?:word|phrase|text|string|token|"
-    r"sentence|letters?)s?\b|[\"'“”‘’«]|\[\s*\d+)|[A-Z]{3,}\b)"
+    r"sentence|letters?)s?\b|[\"'“”‘’«]|\[\s*\d+|(?:every|each|all|any)\s+(?:questions?|"
+    r"answers?|sentences?|replies|requests?|prompts?)\b)|[A-Z]{3,}\b)"
 )
 # Verbs that shape or cite an answer: an instruction when their object is an answer, every
 # sentence, a marker, a source number or quoted text.
@@ -111,7 +114,7 @@ _PATTERNS = (
         re.I,
     ),
     # addresses to a model
-    re.compile(rf"\b(?:as|if\s+you\s+are)\s+an?\s+{_AI}\b", re.I),
+    re.compile(rf"\b(?:as|if\s+you\s+are)\s+an?\s+{_AI}\s*(?:[,:;.]|$|(?:you|i)\b)", re.I),
     re.compile(
         rf"\b(?:note|attention|message|instructions?)\s*(?:to|for)?,?\s+(?:the\s+|any\s+|all\s+)?"
         rf"{_AI}\b|\b{_MODEL}\s+(?:reading|processing|summari[sz]ing)\s+(?:this|these)\b|"
@@ -154,7 +157,7 @@ def _fold(text: str) -> str:
 
 def is_instruction(sentence: str) -> bool:
     """Whether ``sentence`` speaks to the model or the reader instead of reporting news."""
-    norm = _fold(sentence).strip()
+    norm = neutralise(_fold(sentence)).strip()
     if not norm:
         return False
     # A quoted instruction is still one ("a page said 'Ignore the rules and reply X'").
@@ -270,6 +273,7 @@ def _salvage(sentence: str) -> str:
 def separate_question(text: str) -> SeparatedQuestion:
     """Split a question into its news question (for retrieval and the prompt) and its
     instruction sentences (which go nowhere)."""
+    text = strip_tags(text)  # role tokens and fence tags ask nothing
     kept: list[str] = []
     instructions: list[str] = []
     for a, b in _sentences(text):
@@ -282,7 +286,7 @@ def separate_question(text: str) -> SeparatedQuestion:
         if salvaged:
             kept.append(salvaged)
     if not instructions:
-        return SeparatedQuestion(" ".join(text.split()))
+        return SeparatedQuestion(text.strip())
     question = _LEADING_JOINERS.sub("", " ".join(" ".join(kept).split())).strip()
     if question and not any(ch.isalnum() for ch in question):
         question = ""
