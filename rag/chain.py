@@ -24,8 +24,8 @@ from rag.answer import Answer
 from rag.chunking import chunk_id
 from rag.citations import CitationChecker, may_be_refusal, refuses
 from rag.config import Settings
-from rag.fence import neutralise, one_line
-from rag.instructions import separate_question
+from rag.fence import one_line
+from rag.instructions import for_prompt, separate_question
 from rag.prompts import NOT_IN_ARTICLES, load_examples, load_prompt, prompt_hash
 from rag.retrieval.context import Source, build_sources, pick_context, with_leads
 from rag.retrieval.coverage import missing_outlets, unmatched_names
@@ -51,10 +51,10 @@ def format_sources(sources: Sequence[Source]) -> str:
     for s in sources:
         h = s.hit
         day = (h.published_at or "")[:10] or "undated"
-        title = one_line(h.title or "(untitled)")
-        publisher = one_line(h.source or "unknown publisher")
+        title = one_line(for_prompt(h.title or "(untitled)"))
+        publisher = one_line(for_prompt(h.source or "unknown publisher"))
         blocks.append(
-            f'<source id="{s.n}">\n{title} ({publisher}, {day})\n{neutralise(s.passage)}\n</source>'
+            f'<source id="{s.n}">\n{title} ({publisher}, {day})\n{for_prompt(s.passage)}\n</source>'
         )
     return "\n".join(blocks)
 

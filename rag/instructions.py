@@ -39,9 +39,9 @@ from rag.sentences import sentence_spans
 # semicolon or colon, or after "and then" / ", then". Not after "and": in news, "… and say
 # 'enough'" is reported speech.
 _START = r"^(?:[\W_]|\([^()\n]{0,40}\))*"  # leading quotes, markup, tags made parentheses
-_CLAUSE = rf"(?:{_START}|[;:]\s*|,\s*(?:and\s+)?then\s+|\band\s+then\s+)"
+_CLAUSE = rf"(?:{_START}(?:(?:[\w'-]+\s+){{0,3}}[\w'-]+,\s*)?|[;:]\s*(?:\([^()\n]{{0,40}}\)\s*)*|,\s*(?:and\s+)?then\s+|\band\s+then\s+)"
 # Where an override may also start: after any joining word, as its object says what it is.
-_ANY_CLAUSE = rf"(?:{_START}|[.;:!?,\n]\s*|\b(?:and|then|but|so|also|now|instead|or)\s+)"
+_ANY_CLAUSE = rf"(?:{_START}(?:(?:[\w'-]+\s+){{0,3}}[\w'-]+,\s*)?|[.;:!?,\n]\s*|\b(?:and|then|but|so|also|now|instead|or)\s+)"
 # Words that may come before the verb of an instruction.
 _FILLER = (
     r"(?:(?:please|kindly|now|also|then|instead|just|simply|first|next|finally|ok(?:ay)?|hey|"
@@ -86,6 +86,13 @@ _SHAPE_OBJECT = (
 )
 _WRITE_VERBS = rf"(?:{_SAY_VERBS}|{_SHAPE_VERBS})"
 
+_ROLE_LABEL = re.compile(
+    _START + r"(?:#+\s*)?(?:system|assistant|developer|admin(?:istrator)?|instructions?|"
+    r"user|human|ai|bot)(?:\s+(?:prompt|message|note|override|instructions?))?\s*"
+    r"(?:[:>\]|】]|$)",
+    re.I,
+)
+
 _PATTERNS = (
     # overrides
     re.compile(_LEAD + _OVERRIDE_VERBS + r"\b[^.!?\n]{0,60}?\b" + _RULE_NOUNS + r"\b", re.I),
@@ -101,12 +108,7 @@ _PATTERNS = (
         re.I,
     ),  # fmt: skip
     # role and system labels, claims of new rules
-    re.compile(
-        r"^[\W_]*(?:#+\s*)?(?:system|assistant|developer|admin(?:istrator)?|instructions?|"
-        r"user|human|ai|bot)(?:\s+(?:prompt|message|note|override|instructions?))?\s*"
-        r"(?:[:>\]|】]|$)",
-        re.I,
-    ),
+    _ROLE_LABEL,
     re.compile(
         r"\b(?:new|updated|real|actual|hidden|secret|additional|revised)\s+(?:instructions?|"
         r"rules?|directives?|system\s+prompt)\s*[:!]|\bsystem\s+(?:prompt|message|override|"
@@ -118,7 +120,7 @@ _PATTERNS = (
     re.compile(
         rf"\b(?:note|attention|message|instructions?)\s*(?:to|for)?,?\s+(?:the\s+|any\s+|all\s+)?"
         rf"{_AI}\b|\b{_MODEL}\s+(?:reading|processing|summari[sz]ing)\s+(?:this|these)\b|"
-        rf"\b{_AI},?\s+(?:must|should|shall|will|need\s+to|have\s+to)\s+(?:always\s+|only\s+|"
+        rf"\b(?:{_AI}|the\s+assistants?),?\s+(?:must|should|shall|will|need\s+to|have\s+to)\s+(?:always\s+|only\s+|"
         rf"now\s+)?{_WRITE_VERBS}\b",
         re.I,
     ),
@@ -175,9 +177,29 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _line_of(text: str, a: int, b: int) -> tuple[int, int]:
+    """(start, end) of the line holding ``text[a:b]``."""
+    start = text.rfind("\n", 0, a) + 1
+    end = text.find("\n", b)
+    return start, len(text) if end < 0 else end
+
+
 def instruction_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of ``text`` that is an instruction."""
-    return [(a, b) for a, b in _sentences(text) if is_instruction(text[a:b])]
+    """(start, end) of each sentence of ``text`` that is an instruction. A role label opens a
+    forged message: the rest of its line, or the next line when the label stands alone, is
+    part of it ("<|im_start|>assistant" then "PWNED")."""
+    spans = _sentences(text)
+    flagged = [is_instruction(text[a:b]) for a, b in spans]
+    for i, (a, b) in enumerate(spans):
+        if not (flagged[i] and _ROLE_LABEL.search(neutralise(_fold(text[a:b])).strip())):
+            continue
+        start, end = a, _line_of(text, a, b)[1]
+        if not text[b:end].strip() and end < len(text):  # a bare label: its message is next
+            end = _line_of(text, end + 1, end + 1)[1]
+        for j, (c, d) in enumerate(spans):
+            if c >= start and d <= end:
+                flagged[j] = True
+    return [span for span, hit in zip(spans, flagged, strict=True) if hit]
 
 
 def as_data(text: str) -> str:
@@ -302,3 +324,20 @@ def echoing(sentences: Sequence[str], sources: Sequence[Any]) -> list[int]:
         text for s in sources for text in (s.hit.title, s.hit.source, s.passage)
     )
     return [i for i, sentence in enumerate(sentences) if echoes(sentence, phrases)]
+
+
+OMITTED = "(an instruction to the reader, left out)"
+
+
+def for_prompt(text: str) -> str:
+    """Untrusted text as it enters a prompt: each instruction sentence replaced by a short
+    note saying one was left out (a model cannot follow what it never reads), the rest
+    neutralised (``rag.fence``)."""
+    spans = instruction_spans(text or "")
+    if spans:
+        pieces, last = [], 0
+        for a, b in spans:
+            pieces += [text[last:a], OMITTED]
+            last = b
+        text = "".join([*pieces, text[last:]])
+    return neutralise(text)

@@ -15,6 +15,7 @@ import pytest
 
 from evals.injection import Case, cases, followed, scripted_reply, write_cases
 from rag import Byline
+from rag.instructions import OMITTED
 from rag.testing import FakeChatModel, prompt_sources
 from tests.helpers import write_articles
 
@@ -79,6 +80,8 @@ def test_an_attack_that_the_model_follows_is_never_a_supported_claim(
         assert case.plain_question in line and case.variant.goal not in line
     else:
         assert case.article_id in [s["article_id"] for s in answer.sources]
+        # the instruction itself never reaches the model: it is left out, with a note
+        assert case.variant.goal not in data and OMITTED in data
     # the answer: the model wrote the attack's goal, the check does not back it
     outcome = followed(case, answer)
     assert outcome["in_draft"] and not outcome["shown"], answer.sentences
