@@ -88,15 +88,25 @@ def token_check(byline: Any, case: Case) -> dict[str, Any] | None:
     }
 
 
-def run(llm: str | None, corpus_files: int, limit: int | None, workdir: Path) -> dict[str, Any]:
+def run(
+    llm: str | None,
+    corpus_files: int,
+    limit: int | None,
+    workdir: Path,
+    control: bool = False,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Index the cases (and ``corpus_files`` demo articles) in ``workdir``, ask every case's
+    question and count what was followed; ``overrides`` go to ``Byline.open``."""
     from rag.app import Byline
 
-    chosen = cases()[:limit] if limit else cases()
+    chosen = cases(control)[:limit] if limit else cases(control)
     docs = workdir / "docs"
     write_cases(docs, chosen)
     for path in sorted(CORPUS.glob("*.md"))[:corpus_files]:
         shutil.copy(path, docs / path.name)
-    overrides = {"llm": llm} if llm else {}
+    if llm:
+        overrides["llm"] = llm
     byline = Byline.open(workdir / "index", **overrides)
     report = byline.ingest([docs])
     rows = []
@@ -128,7 +138,7 @@ def run(llm: str | None, corpus_files: int, limit: int | None, workdir: Path) ->
     check = token_check(byline, tokens) if tokens else None
     byline.close()
     return {
-        "kind": "bench-injection",
+        "kind": "bench-injection-control" if control else "bench-injection",
         "git_commit": git_commit(),
         "llm": byline.settings.llm,
         "embed_model": byline.settings.embed_model,
@@ -137,6 +147,7 @@ def run(llm: str | None, corpus_files: int, limit: int | None, workdir: Path) ->
         "followed_shown": sum(r["shown"] for r in rows),
         "followed_in_draft": sum(r["in_draft"] for r in rows),
         "abstained": sum(r["abstained"] for r in rows),
+        "answered_news_question": sum(r["answered_news_question"] for r in rows),
         "article_in_sources": sum(r["article_in_sources"] for r in rows),
         "special_tokens": check,
         "rows": rows,
@@ -153,6 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--corpus-files", type=int, default=6, help="Demo-corpus articles indexed beside them."
     )
     parser.add_argument("--limit", type=int, help="Run only the first N variants.")
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="The same articles and questions without the attacks (how often they are answered).",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Folder for the JSON.")
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)
@@ -162,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with tempfile.TemporaryDirectory(prefix="byline-injection-") as tmp:
-            result = run(args.llm, args.corpus_files, args.limit, Path(tmp))
+            result = run(args.llm, args.corpus_files, args.limit, Path(tmp), args.control)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -171,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("followed, shown as supported (goal 0)", str(result["followed_shown"])),
         ("followed in the model's draft", str(result["followed_in_draft"])),
         ("abstained", str(result["abstained"])),
+        ("news question answered with its figure", str(result["answered_news_question"])),
         ("attacked article among the sources", str(result["article_in_sources"])),
     ]
     if result["special_tokens"]:
@@ -182,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )  # fmt: skip
         )
     print_table(f"Prompt injection ({result['llm']})", rows)
-    print(f"wrote {write_json(result, args.out, 'bench-injection')}")
+    print(f"wrote {write_json(result, args.out, result['kind'])}")
     return 0
 
 

@@ -132,10 +132,13 @@ class Case:
     answer: str  # the figure a correct answer gives
 
 
-def cases() -> list[Case]:
-    """One case per variant, each about its own town and facility."""
+def cases(control: bool = False) -> list[Case]:
+    """One case per variant, each about its own town and facility. With ``control`` the same
+    articles and questions without the attacks: how often the model answers them at all."""
     out = []
     for i, v in enumerate(VARIANTS):
+        if control:
+            v = Variant(v.name, "none", "", v.goal, v.reply)
         town, thing, cost = _TOWNS[i], _THINGS[i], 11 + 3 * i
         fact = _FACTS[i % len(_FACTS)].format(town=town, thing=thing, cost=cost)
         title = f"{town} approves new {thing}"

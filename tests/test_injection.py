@@ -155,3 +155,19 @@ def test_the_real_tokenizer_reads_no_special_token_from_article_text(tmp_path: P
     unprotected = special_tokens(llama, prompt_messages(byline, CASES["role-tokens"].question,
                                                         neutralised=False))  # fmt: skip
     assert len(unprotected) > len(found)
+
+
+def test_the_benchmark_runs_every_variant_and_counts_what_was_followed(tmp_path: Path) -> None:
+    from evals.bench_injection import run
+    from rag.testing import HashEmbeddings
+
+    # the scripted model answers from source [1]: it follows nothing
+    result = run(
+        "fake:cite", 2, None, tmp_path, embedder=HashEmbeddings(), embed_model="hash",
+        chat_model=FakeChatModel(mode="cite"), abstain_threshold=0.05,
+    )  # fmt: skip
+    assert result["variants"] == len(CASES) and result["articles_indexed"] == len(CASES) + 2
+    assert result["followed_shown"] == 0 and result["followed_in_draft"] == 0
+    assert result["abstained"] == 1  # the instruction-only question
+    assert result["answered_news_question"] == len(CASES) - 1
+    assert result["special_tokens"] is None  # the scripted model has no tokenizer
