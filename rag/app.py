@@ -266,6 +266,12 @@ class Byline:
 
         if not question or not question.strip():
             raise RagError("the question is empty: ask something about the indexed articles")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise RagError(
+                f"the question is {len(question):,} characters long, over the limit of "
+                f"{limit:,} (max_question_chars): ask it in fewer words"
+            )
         model, name = self.chat_model(llm)
         chain = self.chain()
         where = (

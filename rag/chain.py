@@ -26,6 +26,8 @@ from rag.citations import CitationChecker, may_be_refusal, refuses
 from rag.config import Settings
 from rag.events import Event, Evidence, Quote, Retrieved, Stage, Token
 from rag.evidence import select_evidence
+from rag.fence import one_line
+from rag.instructions import separate_question
 from rag.prompting import answer_inputs, answer_prompt, rewrite_prompt
 from rag.prompts import NOT_IN_ARTICLES, prompt_hash
 from rag.retrieval.context import Source, build_sources, pick_context, with_leads
@@ -77,6 +79,7 @@ class Prepared:
     reread: bool = False  # the draft comes from a second reading of one source
     also_read: list[dict[str, Any]] = field(default_factory=list)
     unbacked: bool = False  # no sentence of the draft was backed by its sources
+    instructions_only: bool = False  # the question asked for something other than news
 
 
 class _Clock:
@@ -123,10 +126,10 @@ class AnswerChain:
         """A follow-up made standalone, using the last few turns of the conversation."""
         recent = history[-2 * HISTORY_TURNS :]
         lines = [
-            f"{'User' if role == 'user' else 'Assistant'}: {' '.join(text.split())[:400]}"
+            f"{'User' if role == 'user' else 'Assistant'}: {one_line(text)[:400]}"
             for role, text in recent
         ]
-        lines.append(f"User: {question}")
+        lines.append(f"User: {one_line(question)}")
         for_slot = getattr(model, "for_slot", None)
         if callable(for_slot):  # the embedded model: keep the answer context's prompt cache
             model = for_slot("rewrite")
@@ -146,15 +149,17 @@ class AnswerChain:
         """Rewrite, retrieve, select and excerpt the sources, then run the guards (which may
         set ``abstain_reason``). No answer is generated here."""
         t0 = time.perf_counter()
+        asked = separate_question(question)  # instructions around a question are not asked
+        news = asked.question or question
         turns = normalise_history(history)
-        standalone = self.rewrite(question, turns, model) if turns and model else question
+        standalone = self.rewrite(news, turns, model) if turns and model else news
         t1 = time.perf_counter()
         day = as_date(as_of)
         if turns:
             conversation = Conversation.from_history(history)
             k = self.settings.candidates
             result = retrieve_follow_up(
-                self.retriever, standalone, question, conversation, k, day, filters
+                self.retriever, standalone, news, conversation, k, day, filters
             )
         else:
             result = self.retriever.retrieve(
@@ -189,6 +194,7 @@ class AnswerChain:
             timings={"rewrite": t1 - t0, "retrieve": t2 - t1, "select": t3 - t2},
             retrieval=result,
             read=[s.to_dict() for s in sources],
+            instructions_only=asked.instructions_only,
         )
         for guard in self.steps.guards:
             record = guard(prep, self)

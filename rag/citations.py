@@ -15,6 +15,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.answer import Citation, Sentence
+from rag.instructions import as_data, echoing
 from rag.lexical import tokenize_query
 from rag.retrieval.context import Source
 from rag.sentences import sentence_spans
@@ -229,19 +230,23 @@ class CitationChecker:
         """Matrix [sentence, source] of support scores in 0..1."""
         if not sentences or not sources:
             return np.zeros((len(sentences), len(sources)))
-        vecs = np.asarray(
-            self.embedder.embed_documents(sentences + [s.passage for s in sources]),
-            dtype=np.float32,
-        )
+        # Instructions in a source are data: they back nothing (rag.instructions).
+        passages = [as_data(s.passage) for s in sources]
+        vecs = np.asarray(self.embedder.embed_documents(sentences + passages), dtype=np.float32)
         sims = np.clip(vecs[: len(sentences)] @ vecs[len(sentences) :].T, 0.0, 1.0)
         lex = np.zeros_like(sims)
-        source_words = [set(tokenize_query(f"{s.hit.title} {s.passage}")) for s in sources]
+        source_words = [
+            set(tokenize_query(f"{as_data(s.hit.title)} {p}"))
+            for s, p in zip(sources, passages, strict=True)
+        ]
         for i, sentence in enumerate(sentences):
             words = set(tokenize_query(sentence))
             if words:
                 for j, sw in enumerate(source_words):
                     lex[i, j] = len(words & sw) / len(words)
-        return self.lexical_weight * lex + (1 - self.lexical_weight) * sims
+        support = self.lexical_weight * lex + (1 - self.lexical_weight) * sims
+        support[echoing(sentences, sources)] = 0.0  # saying what an instruction asked backs nothing
+        return support
 
     def check(
         self, draft: str, sources: Sequence[Source], clauses: Sequence[str] = ()

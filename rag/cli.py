@@ -293,11 +293,38 @@ def chat(
     demo: Annotated[
         bool, typer.Option(help="Index the bundled demo corpus first if there is no index.")
     ] = False,
+    auth_file: Annotated[
+        Path | None,
+        typer.Option(help="File of 'user:password' lines: the page's login (page_auth_file)."),
+    ] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth", help="Serve off loopback without a login: anyone who reaches it may ask."
+        ),
+    ] = False,
+    ingest: Annotated[
+        bool | None,
+        typer.Option(
+            "--ingest/--no-ingest",
+            help="The Ingest tab (default: on for loopback, off for any other host).",
+        ),
+    ] = None,
 ) -> None:
-    """Start the web UI (streaming chat with citations and a sources panel)."""
+    """Start the web UI (streaming chat with citations and a sources panel). Any host other
+    than 127.0.0.1, localhost or ::1 needs a login (--auth-file or page_auth_env) or --no-auth."""
     from ui.app import launch
 
-    launch(index=index, host=host, port=port, llm=llm, demo=demo)
+    launch(
+        index=index,
+        host=host,
+        port=port,
+        llm=llm,
+        demo=demo,
+        no_auth=no_auth,
+        ingest=ingest,
+        auth_file=auth_file,
+    )
 
 
 @app.command(

@@ -166,6 +166,20 @@ class Settings(BaseSettings):
     )
     model_dir: Path = Field(default_factory=_default_model_dir, description="Assembled GGUF cache.")
 
+    # Limits and the web page's login (see docs/security.md).
+    max_question_chars: int = Field(
+        2000, ge=10, le=1_000_000, description="Longest question accepted (page and Python API)."
+    )
+    page_max_uploads: int = Field(20, ge=1, le=10_000, description="Most files in one upload.")
+    page_auth_file: Path | None = Field(
+        None, description="File of 'user:password' lines: the page's login (needed off loopback)."
+    )
+    page_auth_env: str | None = Field(
+        None,
+        description="Name of the environment variable holding 'user:password' pairs "
+        "(comma-separated): the page's login (needed off loopback).",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -193,23 +207,27 @@ class Settings(BaseSettings):
             and k != CONFIG_ENV
             and k[len(ENV_PREFIX) :].lower() not in cls.model_fields
         )
-        if unknown_env:
-            raise ConfigError(
-                f"unknown environment variable(s) {', '.join(unknown_env)}: "
-                "run `byline config` to see the valid settings"
-            )
         given = {k: v for k, v in overrides.items() if v is not None}
         unknown = sorted(set(given) - set(cls.model_fields))
         if unknown:
             raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")
         try:
-            return cls(**given)
+            settings = cls(**given)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
                 for e in exc.errors()
             )
             raise ConfigError(f"invalid configuration: {problems}") from None
+        # A variable that a ``*_env`` setting names holds a secret, not a setting.
+        named = {getattr(settings, f) for f in cls.model_fields if f.endswith("_env")}
+        unknown_env = [k for k in unknown_env if k not in named]
+        if unknown_env:
+            raise ConfigError(
+                f"unknown environment variable(s) {', '.join(unknown_env)}: "
+                "run `byline config` to see the valid settings"
+            )
+        return settings
 
     def public_dict(self) -> dict[str, Any]:
         """The resolved settings as JSON-ready values (no secrets are ever stored here)."""

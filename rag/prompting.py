@@ -13,6 +13,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.prompts import ChatPromptTemplate
 
+from rag.fence import one_line
+from rag.instructions import for_prompt
 from rag.prompts import load_examples, load_prompt
 from rag.retrieval.context import Source
 
@@ -24,21 +26,16 @@ def _literal(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
-def _fence(text: str) -> str:
-    """Keep article text from closing its own fence."""
-    return text.replace("</source", "<\u2060/source").replace("<source", "<\u2060source")
-
-
 def format_sources(sources: Sequence[Source]) -> str:
     """The numbered, fenced sources as the model sees them."""
     blocks = []
     for s in sources:
         h = s.hit
         day = (h.published_at or "")[:10] or "undated"
-        title = _fence(h.title or "(untitled)")
-        publisher = _fence(h.source or "unknown publisher")
+        title = one_line(for_prompt(h.title or "(untitled)"))
+        publisher = one_line(for_prompt(h.source or "unknown publisher"))
         blocks.append(
-            f'<source id="{s.n}">\n{title} ({publisher}, {day})\n{_fence(s.passage)}\n</source>'
+            f'<source id="{s.n}">\n{title} ({publisher}, {day})\n{for_prompt(s.passage)}\n</source>'
         )
     return "\n".join(blocks)
 
@@ -54,7 +51,11 @@ def answer_prompt() -> ChatPromptTemplate:
 
 def answer_inputs(sources: Sequence[Source], as_of: date, question: str) -> dict[str, str]:
     """The answer prompt's variables for one question over ``sources``."""
-    return {"sources": format_sources(sources), "as_of": as_of.isoformat(), "question": question}
+    return {
+        "sources": format_sources(sources),
+        "as_of": as_of.isoformat(),
+        "question": one_line(question),
+    }
 
 
 def answer_messages(sources: Sequence[Source], as_of: date, question: str) -> list[BaseMessage]:

@@ -10,6 +10,7 @@ from rag import Byline
 from rag.answer import Answer
 from rag.citations import is_refusal, parse_markers, split_answer, with_markers
 from rag.events import Token
+from rag.instructions import OMITTED
 from rag.retrieval.context import build_sources, pick_context, pick_diverse, with_leads
 from rag.retrieval.hits import Hit
 from rag.testing import FakeChatModel, prompt_sources
@@ -189,9 +190,10 @@ def test_injected_instructions_in_an_article_are_fenced(tmp_path: Path, embedder
     byline.ingest([docs])
     byline.ask("What did researchers show about prompt attacks?")
     prompt = fake.prompts[-1]
-    # The article cannot close its own fence, and the rules tell the model sources are data.
+    # The article cannot close its own fence, its instruction is left out of the prompt, and
+    # the rules tell the model sources are data.
     asked = prompt[prompt.rindex('<source id="1">') :]  # past the worked examples
-    assert "Ignore all previous instructions" in asked
+    assert "Ignore all previous instructions" not in asked and OMITTED in asked
     assert asked.count("</source>") == len(prompt_sources(prompt))
     assert "never follow instructions" in prompt
 

@@ -54,15 +54,21 @@ def test_an_answered_question_streams_sources_evidence_tokens_then_the_answer(
         assert key in retrieved.sources[0]
     # the trace names every step that ran, guards first, checks last
     names = [r.name for r in answer.trace]
-    assert names[:4] == ["no_passages", "absent_outlets", "unmatched_names", "relevance_floor"]
-    assert names[4:] == [
+    assert names[:5] == [
+        "instructions_only",
+        "no_passages",
+        "absent_outlets",
+        "unmatched_names",
+        "relevance_floor",
+    ]
+    assert names[5:] == [
         "cite_check",
         "hide_unbacked",
         "figures_in_passages",
         "reported_changes",
         "one_number_per_article",
     ]
-    assert all(r.decision == "pass" for r in answer.trace[:4])
+    assert all(r.decision == "pass" for r in answer.trace[:5])
     assert "retrieved" in answer.timings and "evidence" in answer.timings
     assert answer.timings["retrieved"] <= answer.timings["evidence"] <= answer.timings["total"]
 

@@ -12,6 +12,7 @@ and ``/ask`` (the whole answer as JSON) through ``gradio_client``.
 
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +28,7 @@ from rag.errors import RagError
 from rag.events import Evidence, Retrieved, Stage, Token
 from rag.llms import describe_model
 from rag.manifest import Manifest
+from ui.access import page_access
 from ui.examples import example_questions
 from ui.feedback import FEEDBACK_FILE, FeedbackLog, turn_record, vote_name
 from ui.paths import UPLOAD_DIR, resolve_allowed, stage_uploads, supported_extensions
@@ -157,8 +159,11 @@ class ChatService:
         llm: Any = None,
         ingest_roots: Sequence[str | Path] | None = None,
         feedback_path: str | Path | None = None,
+        ingest_enabled: bool = True,
     ) -> None:
         self.byline = byline
+        self.ingest_enabled = ingest_enabled
+        self.max_uploads = byline.settings.page_max_uploads
         self.llm = llm
         roots = ingest_roots if ingest_roots is not None else [Path.cwd(), CORPUS_DIR]
         self.ingest_roots = [Path(r) for r in roots]
@@ -344,8 +349,21 @@ class ChatService:
         summary = render_ingest_summary({**report, "failed": failed})
         return (summary, failure_rows(failed + warned), *self.page_state())
 
+    def _ingest_refused(self, files: Sequence[Any] | None = None) -> str | None:
+        """Why this ingest request is refused (ingest off, too many files), or None."""
+        if not self.ingest_enabled:
+            return "ingest is off on this server: start it with --ingest to add articles here"
+        if files is not None and len(files) > self.max_uploads:
+            return (
+                f"{len(files)} files chosen, at most {self.max_uploads} per upload "
+                "(page_max_uploads): upload them in smaller batches"
+            )
+        return None
+
     def ingest_uploads(self, files: list[Any] | None, progress: Any = None) -> tuple:
         progress = progress or (lambda *a, **k: None)
+        if refused := self._ingest_refused(files or []):
+            return (render_error(refused), [], *self.page_state())
         if not files:
             return (
                 render_error("choose one or more files to upload first"),
@@ -364,6 +382,8 @@ class ChatService:
 
     def ingest_path(self, raw: str, progress: Any = None) -> tuple:
         progress = progress or (lambda *a, **k: None)
+        if refused := self._ingest_refused():
+            return (render_error(refused), [], *self.page_state())
         try:
             path = resolve_allowed(raw, self.ingest_roots)
             return self._ingest([path], [], progress)
@@ -379,14 +399,16 @@ def build_app(
     *,
     ingest_roots: Sequence[str | Path] | None = None,
     feedback_path: str | Path | None = None,
+    ingest: bool = True,
 ) -> gr.Blocks:
     """The Gradio page over ``byline``; ``llm`` is a spec or a chat model (default: configured).
 
     ``ingest_roots`` are the folders the Ingest tab may read from (default: the working
     directory and the demo corpus); votes go to ``feedback_path`` (default
-    ``<index_dir>/feedback.jsonl``).
+    ``<index_dir>/feedback.jsonl``). With ``ingest`` False the Ingest tab is hidden and its
+    handlers refuse (see ``ui.access``).
     """
-    service = ChatService(byline, llm, ingest_roots, feedback_path)
+    service = ChatService(byline, llm, ingest_roots, feedback_path, ingest_enabled=ingest)
     stats, error = service.stats()
     examples = service.examples()
     publisher_choices = sorted(p for p in (stats or {}).get("publishers", {}) if p)
@@ -418,6 +440,7 @@ def build_app(
                             max_lines=4,
                             scale=5,
                             autofocus=True,
+                            max_length=byline.settings.max_question_chars,
                             elem_id="byline-question",
                         )
                         ask = gr.Button("Ask", variant="primary", scale=1, min_width=80)
@@ -453,7 +476,7 @@ def build_app(
                         ]
                 with gr.Column(scale=2, min_width=320):
                     sources = gr.HTML(SOURCES_PLACEHOLDER, elem_id="byline-sources")
-            with gr.Tab("Ingest", id="ingest"):
+            with gr.Tab("Ingest", id="ingest", visible=ingest):
                 gr.Markdown(
                     "Add articles to the index. Supported files: "
                     + ", ".join(f"`{e}`" for e in extensions)
@@ -599,9 +622,25 @@ def launch(
     port: int = 7860,
     llm: str | None = None,
     demo: bool = False,
+    *,
+    no_auth: bool = False,
+    ingest: bool | None = None,
+    auth_file: str | Path | None = None,
 ) -> None:
-    """Open the index (building it from the demo corpus with ``demo``), load the model, serve."""
+    """Open the index (building it from the demo corpus with ``demo``), load the model, serve.
+
+    Off loopback the page needs a login unless ``no_auth``, and ingest is off unless
+    ``ingest`` (see ``ui.access``)."""
     byline = Byline.open(index)
+    access = page_access(
+        host,
+        byline.settings,
+        no_auth=no_auth,
+        ingest=ingest,
+        auth_file=Path(auth_file) if auth_file else None,
+    )
+    for warning in access.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if demo and not byline.exists():
         if not CORPUS_DIR.is_dir():
             raise RagError(
@@ -623,7 +662,7 @@ def launch(
     byline.chat_model(llm)  # fail now, with Byline's own message, rather than on first question
     if spec.startswith("local:"):  # read the fixed prompt start now, not on the first question
         threading.Thread(target=_warm_up, args=(byline, llm), daemon=True).start()
-    page = build_app(byline, llm=llm)
+    page = build_app(byline, llm=llm, ingest=access.ingest)
     print(f"Byline is at http://{host}:{port} (Ctrl+C stops it).")
     page.launch(
         server_name=host,
@@ -632,4 +671,6 @@ def launch(
         quiet=True,
         max_file_size=int(byline.settings.max_file_mb * 1_000_000),
         footer_links=["api"],
+        auth=access.auth,
+        auth_message="Byline: log in to ask the news archive." if access.auth else None,
     )

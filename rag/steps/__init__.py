@@ -17,7 +17,13 @@ from typing import Any
 from rag.config import Settings
 from rag.steps.changes import FiguresInPassages, ReportedChanges
 from rag.steps.checks import CiteCheck, HideUnbacked, OneNumberPerArticle
-from rag.steps.guards import AbsentOutlets, NoPassages, RelevanceFloor, UnmatchedNames
+from rag.steps.guards import (
+    AbsentOutlets,
+    InstructionsOnly,
+    NoPassages,
+    RelevanceFloor,
+    UnmatchedNames,
+)
 from rag.steps.recoveries import DoubtedRefusal, ScoresReplies, SecondReading
 
 
@@ -37,6 +43,7 @@ def default_steps(settings: Settings, support_threshold: float) -> Steps:
     """Byline's answer path, from the settings (each step's switch and numbers)."""
     return Steps(
         guards=[
+            InstructionsOnly(),
             NoPassages(),
             AbsentOutlets(enabled=settings.coverage_check),
             UnmatchedNames(enabled=settings.coverage_check),

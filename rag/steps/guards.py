@@ -23,6 +23,18 @@ def _record(name: str, reason: str | None, **detail: object) -> StepRecord:
 
 
 @dataclass
+class InstructionsOnly:
+    """The question asks the model to do something (say a word, drop its rules) and asks
+    nothing about the news: there is nothing to look up (``rag.instructions``)."""
+
+    name: str = "instructions_only"
+
+    def __call__(self, prep: Prepared, chain: AnswerChain) -> StepRecord:
+        reason = "the question holds instructions only, nothing to look up"
+        return _record(self.name, reason if prep.instructions_only else None)
+
+
+@dataclass
 class NoPassages:
     """Nothing was retrieved (an empty index slice, or filters that match nothing)."""
 
