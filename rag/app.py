@@ -19,7 +19,7 @@ from rag.chunking import Chunker
 from rag.config import Settings
 from rag.errors import ConfigError, IndexMissingError, RagError
 from rag.ingest import Ingestor, IngestReport
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalIndex, docs_from_chunks, is_legacy, read_pointer
 from rag.lock import writer_lock
 from rag.manifest import Manifest
 from rag.retrieval.filters import Filters, parse_filters
@@ -55,7 +55,6 @@ class Byline:
         self._store: ChunkStore | None = None
         self._manifest: Manifest | None = None
         self._lexical: LexicalIndex | None = None
-        self._lexical_generation: str | None = None
 
     @classmethod
     def open(cls, index_dir: str | Path | None = None, **overrides: Any) -> Byline:
@@ -109,11 +108,16 @@ class Byline:
             )
 
     def lexical(self) -> LexicalIndex:
-        """The BM25 index, reloaded whenever an ingest has published a new generation."""
-        generation = self.manifest.get_meta("lexical_generation")
-        if self._lexical is None or generation != self._lexical_generation:
-            self._lexical = LexicalIndex.load(self.index_dir)
-            self._lexical_generation = generation
+        """The BM25 index, reloaded (keeping unchanged segments) whenever an ingest has
+        published a new generation."""
+        pointer = read_pointer(self.index_dir)
+        if is_legacy(pointer):  # written before segments: the next ingest converts it
+            if self._lexical is None:
+                self._lexical = LexicalIndex.build(docs_from_chunks(self.store.iter_all()))
+            return self._lexical
+        generation = int(pointer["generation"]) if pointer else 0
+        if self._lexical is None or generation != self._lexical.generation:
+            self._lexical = LexicalIndex.load(self.index_dir, previous=self._lexical)
         return self._lexical
 
     # -- ingestion --------------------------------------------------------------------------
@@ -138,6 +142,7 @@ class Byline:
                 self.embedder,
                 Chunker(self.settings.chunk_size, self.settings.chunk_overlap),
                 int(self.settings.max_file_mb * 1_000_000),
+                self.settings.lexical_max_segments,
             )
             report = ingestor.ingest(paths, prune=prune, progress=progress, on_article=on_progress)
             if report.articles:

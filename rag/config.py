@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     chunk_size: int = Field(800, ge=200, le=4000, description="Target chunk length in characters.")
     chunk_overlap: int = Field(120, ge=0, le=1000)
     max_file_mb: float = Field(25.0, gt=0, description="Files larger than this are skipped.")
+    # Fewer segments make each query touch fewer postings lists; more make ingest merge less
+    # often (docs/decisions/0101-growing-bm25.md).
+    lexical_max_segments: int = Field(
+        8, ge=1, le=256, description="Lexical index segments kept before the smallest are merged."
+    )
 
     # Retrieval.
     candidates: int = Field(40, ge=5, le=500, description="Dense and lexical candidates each.")

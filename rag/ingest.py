@@ -1,7 +1,7 @@
 """Incremental ingestion: load → chunk → embed → upsert, with a manifest that makes it resumable.
 
-Order of work per batch: delete the article's old chunks, upsert the new ones, then record the
-new hash in the manifest. A crash anywhere leaves the manifest behind the store, never ahead of
+Order of work per batch: delete the article's old chunks, upsert the new ones, publish them to
+the lexical index (which tombstones the old ones), then record the new hash in the manifest. A crash anywhere leaves the manifest behind the store, never ahead of
 it, so the next run redoes at most one batch; deterministic chunk ids make that redo idempotent.
 """
 
@@ -18,7 +18,8 @@ from tqdm.auto import tqdm
 
 from rag.articles import Article
 from rag.chunking import Chunk, Chunker, embedding_text
-from rag.lexical import LexicalDoc, LexicalIndex
+from rag.lexical import LexicalDoc, docs_from_chunks
+from rag.lexical_writer import MAX_SEGMENTS, LexicalWriter
 from rag.loaders import load_paths
 from rag.manifest import Entry, Manifest
 from rag.store import ChunkStore
@@ -100,6 +101,7 @@ class Ingestor:
         embedder: Embeddings,
         chunker: Chunker,
         max_bytes: int,
+        lexical_max_segments: int = MAX_SEGMENTS,
     ) -> None:
         self.index_dir = index_dir
         self.store = store
@@ -107,6 +109,7 @@ class Ingestor:
         self.embedder = embedder
         self.chunker = chunker
         self.max_bytes = max_bytes
+        self.lexical = LexicalWriter(index_dir, lexical_max_segments)
 
     def ingest(
         self,
@@ -144,15 +147,17 @@ class Ingestor:
             if e.id not in seen_ids
             and (e.path in read_paths or (prune and not Path(e.path).exists()))
         ]
-        if todo or gone:
-            self.manifest.set_meta("lexical_stale", "1")
+        # An index from before segments (or one whose lexical side was lost) is rebuilt once
+        # from the store; after that every batch updates the lexical index in place.
+        lost = len(self.lexical) == 0 and bool(known) and self.store.count() > 0
+        if self.manifest.get_meta("lexical_stale") == "1" or self.lexical.legacy or lost:
+            self.rebuild_lexical()
         self._write(todo, progress, on_article)
         if gone:
             self.store.delete_articles(gone)
+            self.lexical.remove(gone)
             self.manifest.remove(gone)
             report.removed = len(gone)
-        if self.manifest.get_meta("lexical_stale") == "1":
-            self.rebuild_lexical()
         report.articles, report.chunks = self.manifest.counts()
         report.seconds = time.perf_counter() - started
         return report
@@ -188,19 +193,25 @@ class Ingestor:
         docs: list[str] = []
         metas: list[dict[str, Any]] = []
         entries: list[Entry] = []
+        lexical: list[LexicalDoc] = []
         for article in batch:
             chunks = self.chunker.split(article)
+            ts = int(article.published_at.timestamp()) if article.published_at else None
             for chunk in chunks:
                 ids.append(chunk.id)
                 texts.append(embedding_text(article, chunk))
                 docs.append(chunk.text)
                 metas.append(chunk_metadata(article, chunk))
+                lexical.append(
+                    LexicalDoc(chunk.id, f"{article.title}\n{chunk.text}", article.source, ts)
+                )
             entries.append(_entry(article, len(chunks)))
         vectors = self._embed_unique(texts)
         # Always clear first: a run that crashed after its upsert may have left chunks that the
         # manifest does not know of, and the article may now have fewer chunks.
         self.store.delete_articles([a.id for a in batch])
         self.store.upsert(ids, vectors, docs, metas)
+        self.lexical.replace([a.id for a in batch], lexical)
         self.manifest.put(entries)
 
     def _embed_unique(self, texts: list[str]) -> list[list[float]]:
@@ -214,20 +225,7 @@ class Ingestor:
         vectors = self.embedder.embed_documents(unique)
         return [vectors[position[t]] for t in texts]
 
-    def rebuild_lexical(self) -> LexicalIndex:
-        """Rebuild BM25 from what the store holds, so it always matches the vectors."""
-        docs = [
-            LexicalDoc(
-                c.id,
-                f"{c.metadata.get('title', '')}\n{c.text}",
-                str(c.metadata.get("source", "")),
-                c.metadata.get("published_ts"),
-            )
-            for c in self.store.iter_all()
-        ]
-        index = LexicalIndex.build(docs)
-        generation = int(self.manifest.get_meta("lexical_generation", "0") or 0) + 1
-        index.save(self.index_dir, generation)
-        self.manifest.set_meta("lexical_generation", str(generation))
+    def rebuild_lexical(self) -> None:
+        """Rebuild BM25 from what the store holds, so it matches the vectors again."""
+        self.lexical.rebuild(docs_from_chunks(self.store.iter_all()))
         self.manifest.set_meta("lexical_stale", "0")
-        return index
