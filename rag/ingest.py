@@ -1,8 +1,9 @@
 """Incremental ingestion: load → chunk → embed → upsert, with a manifest that makes it resumable.
 
 Order of work per batch: delete the article's old chunks, upsert the new ones, publish them to
-the lexical index (which tombstones the old ones), then record the new hash in the manifest. A crash anywhere leaves the manifest behind the store, never ahead of
-it, so the next run redoes at most one batch; deterministic chunk ids make that redo idempotent.
+the lexical index (which tombstones the old ones), then record the new hash in the manifest. A
+crash anywhere leaves the manifest behind the store and the lexical index, never ahead of them,
+so the next run redoes at most one batch; deterministic chunk ids make that redo idempotent.
 """
 
 from __future__ import annotations
