@@ -71,7 +71,11 @@ class Byline:
             from rag.embeddings import make_embedder
 
             self._embedder = make_embedder(
-                self.settings.embed_model, self.settings.embed_batch_size
+                self.settings.embed_model,
+                self.settings.embed_batch_size,
+                self.settings.embed_backend,
+                self.settings.embed_device,
+                self.settings.model_dir,
             )
         return self._embedder
 
@@ -101,10 +105,11 @@ class Byline:
         if not self.exists():
             raise IndexMissingError(str(self.index_dir))
         built_with = self.manifest.get_meta("embed_model")
-        if built_with and built_with != self.settings.embed_model:
+        if built_with and built_with != self.settings.embed_identity:
             raise ConfigError(
-                f"the index at {self.index_dir} was built with embed_model={built_with!r}, "
-                f"not {self.settings.embed_model!r}: set embed_model back or ingest into a new index"
+                f"the index at {self.index_dir} was built with embeddings {built_with!r}, not "
+                f"{self.settings.embed_identity!r} (embed_model, and '+int8' for "
+                "embed_backend='int8'): set them back or ingest into a new index"
             )
 
     def lexical(self) -> LexicalIndex:
@@ -133,7 +138,7 @@ class Byline:
             paths = [paths]
         with writer_lock(self.index_dir):
             built_with = self.manifest.get_meta("embed_model")
-            if built_with and built_with != self.settings.embed_model and self.exists():
+            if built_with and built_with != self.settings.embed_identity and self.exists():
                 self._require_index()  # raises the mismatch error
             ingestor = Ingestor(
                 self.index_dir,
@@ -146,7 +151,7 @@ class Byline:
             )
             report = ingestor.ingest(paths, prune=prune, progress=progress, on_article=on_progress)
             if report.articles:
-                self.manifest.set_meta("embed_model", self.settings.embed_model)
+                self.manifest.set_meta("embed_model", self.settings.embed_identity)
         return report
 
     # -- search -----------------------------------------------------------------------------
