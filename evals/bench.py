@@ -179,7 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="byline-bench-") as tmp:
             ingest, byline = run_ingest_bench(
-                args.shared_data, args.limit, Path(tmp), naive=not args.no_naive
+                args.shared_data,
+                args.limit,
+                Path(tmp),
+                naive=not args.no_naive,
+                backends=args.backends.split(",") if args.backends else None,
             )
             doc["ingest"] = ingest
             if args.index is not None:

@@ -1,14 +1,15 @@
 """Ingest benchmark: Byline's ingest vs the naive LangChain recipe, on the same chunks and model.
 
-``python -m evals.bench_ingest [--limit N] [--shared-data PATH] [--no-naive]``
+``python -m evals.bench_ingest [--limit N] [--shared-data PATH] [--no-naive] [--backends B,..]``
 
-Indexes the RealTime QA corpus (gold + distractor articles) into a fresh temporary index with
-the configured (default: packaged all-MiniLM-L6-v2) embedder and reports articles/s, chunks/s
-and seconds; then re-ingests the unchanged corpus; then builds
+Indexes the RealTime QA corpus (gold + distractor articles) into a fresh temporary index once
+per embedding backend (default: int8 and torch, the fp32 model in sentence-transformers) and
+reports articles/s, chunks/s and seconds; then re-ingests the unchanged corpus; then builds
 ``langchain_chroma.Chroma.from_documents(documents, HuggingFaceEmbeddings(model_name=<the same
 model folder>))`` in another temporary folder from exactly the chunks Byline made (Byline's own
-loader and chunker). Peak RSS comes from ``resource.getrusage``. The models are loaded before
-the clocks start, so neither side is charged for loading; load times are reported apart.
+loader and chunker), in the same run, and reports our chunks/s over the recipe's for each
+backend. Peak RSS comes from ``resource.getrusage``. The models are loaded (and the int8 export
+made) before the clocks start, so no side is charged for loading; load times are reported apart.
 """
 
 from __future__ import annotations
@@ -61,11 +62,13 @@ def corpus_files(shared_data: Path | None, limit: int | None, workdir: Path) -> 
     return [subset]
 
 
-def bench_byline(files: Sequence[Path], index_dir: Path) -> tuple[dict[str, Any], Any]:
+def bench_byline(
+    files: Sequence[Path], index_dir: Path, backend: str | None = None
+) -> tuple[dict[str, Any], Any]:
     """First ingest into an empty index, then an unchanged re-ingest. Returns (numbers, byline)."""
     from rag.app import Byline
 
-    byline = Byline.open(index_dir)
+    byline = Byline.open(index_dir, embed_backend=backend)
     t0 = time.perf_counter()
     _ = byline.embedder  # load the model outside the timed ingest
     load_seconds = time.perf_counter() - t0
@@ -81,6 +84,7 @@ def bench_byline(files: Sequence[Path], index_dir: Path) -> tuple[dict[str, Any]
     return (
         {
             "embed_model": byline.settings.embed_model,
+            "embed_backend": byline.settings.embed_backend,
             "model_load_seconds": round(load_seconds, 3),
             "articles": first.articles,
             "chunks": first.chunks,
@@ -155,26 +159,50 @@ def bench_naive(files: Sequence[Path], settings: Any, persist_dir: Path) -> dict
 
 
 def run_ingest_bench(
-    shared_data: Path | None, limit: int | None, workdir: Path, naive: bool = True
+    shared_data: Path | None,
+    limit: int | None,
+    workdir: Path,
+    naive: bool = True,
+    backends: Sequence[str] | None = None,
 ) -> tuple[dict[str, Any], Any]:
-    """The ingest numbers (ours, and the naive recipe's unless ``naive`` is False)."""
+    """The ingest numbers: ours with each of ``backends`` (default: the configured one) and,
+    unless ``naive`` is False, the naive recipe's on the same chunks. ``byline`` holds the
+    first backend's numbers; the Byline returned is the one indexed with it."""
     files = corpus_files(shared_data, limit, workdir)
-    ours, byline = bench_byline(files, workdir / "byline-index")
-    print(f"byline ingest: {json.dumps(ours)}", file=sys.stderr, flush=True)
-    out: dict[str, Any] = {"corpus": [str(f) for f in files], "limit": limit, "byline": ours}
+    runs: dict[str, dict[str, Any]] = {}
+    first = None
+    for backend in backends or [None]:
+        ours, byline = bench_byline(files, workdir / f"byline-index-{backend}", backend)
+        print(f"byline ingest: {json.dumps(ours)}", file=sys.stderr, flush=True)
+        runs[ours["embed_backend"]] = ours
+        if first is None:
+            first = byline
+        else:
+            byline.close()
+    assert first is not None
+    out: dict[str, Any] = {
+        "corpus": [str(f) for f in files],
+        "limit": limit,
+        "byline": next(iter(runs.values())),
+        "byline_by_backend": runs,
+    }
     if naive:
-        theirs = bench_naive(files, byline.settings, workdir / "naive-chroma")
+        theirs = bench_naive(files, first.settings, workdir / "naive-chroma")
         out["naive"] = theirs
-        out["ours_over_naive_seconds"] = round(ours["seconds"] / theirs["seconds"], 3)
-        out["same_chunks"] = theirs["chunks"] == ours["chunks"]
+        out["ours_over_naive_seconds"] = round(out["byline"]["seconds"] / theirs["seconds"], 3)
+        out["chunks_per_second_over_naive"] = {
+            b: round(r["chunks_per_second"] / theirs["chunks_per_second"], 3)
+            for b, r in runs.items()
+        }
+        out["same_chunks"] = all(r["chunks"] == theirs["chunks"] for r in runs.values())
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
-    return out, byline
+    return out, first
 
 
 def ingest_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     b = result["byline"]
     rows = [
-        ("embedder", b["embed_model"]),
+        ("embedder", f"{b['embed_model']} ({b.get('embed_backend')})"),
         ("articles / chunks", f"{b['articles']} / {b['chunks']}"),
         ("ingest seconds", f"{b['seconds']:.1f}"),
         ("articles/s", f"{b['articles_per_second']:.1f}"),
@@ -183,12 +211,21 @@ def ingest_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         ("re-ingest / first ingest", f"{b['reingest_ratio']:.3f}"),
         ("peak RSS after our ingest (MB)", f"{b['peak_rss_mb_after_ingest']:.0f}"),
     ]
+    for backend, run in list(result.get("byline_by_backend", {}).items())[1:]:
+        rows += [
+            (f"{backend}: chunks/s", f"{run['chunks_per_second']:.1f}"),
+            (f"{backend}: re-ingest / first ingest", f"{run['reingest_ratio']:.3f}"),
+        ]
     if "naive" in result:
         n = result["naive"]
         rows += [
             ("naive Chroma.from_documents seconds", f"{n['seconds']:.1f}"),
             ("naive chunks/s", f"{n['chunks_per_second']:.1f}"),
             ("ours / naive (seconds)", f"{result['ours_over_naive_seconds']:.2f}"),
+            *(
+                (f"chunks/s {backend} / naive", f"{ratio:.2f}")
+                for backend, ratio in result.get("chunks_per_second_over_naive", {}).items()
+            ),
             ("same chunks both sides", str(result["same_chunks"])),
         ]
     rows.append(("peak RSS (MB)", f"{result['peak_rss_mb']:.0f}"))
@@ -220,6 +257,12 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
         help="Folder of the third-party eval data (default: ../shared/data beside the project).",
     )
     p.add_argument("--no-naive", action="store_true", help="Skip the naive LangChain recipe.")
+    p.add_argument(
+        "--backends",
+        default=None,
+        help="Comma-separated embedding backends to ingest with, each into its own index "
+        "(default: int8,torch for bench_ingest; the configured one for bench).",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Folder for the JSON result.")
     return p
 
@@ -237,7 +280,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="byline-bench-") as tmp:
             result, byline = run_ingest_bench(
-                args.shared_data, args.limit, Path(tmp), naive=not args.no_naive
+                args.shared_data,
+                args.limit,
+                Path(tmp),
+                naive=not args.no_naive,
+                backends=(args.backends or "int8,torch").split(","),
             )
             byline.close()
     except (FileNotFoundError, RagError) as exc:

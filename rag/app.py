@@ -22,7 +22,7 @@ from rag.config import Settings
 from rag.errors import ConfigError, IndexLockedError, IndexMissingError, RagError
 from rag.events import Event
 from rag.ingest import Ingestor, IngestReport
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalIndex, docs_from_chunks, is_legacy, read_pointer
 from rag.lock import writer_lock
 from rag.manifest import Manifest
 from rag.prompting import warm_up
@@ -60,7 +60,6 @@ class Byline:
         self._store: ChunkStore | None = None
         self._manifest: Manifest | None = None
         self._lexical: LexicalIndex | None = None
-        self._lexical_generation: str | None = None
         self._holder = holder_name()
 
     @classmethod
@@ -78,7 +77,11 @@ class Byline:
             from rag.embeddings import make_embedder
 
             self._embedder = make_embedder(
-                self.settings.embed_model, self.settings.embed_batch_size
+                self.settings.embed_model,
+                self.settings.embed_batch_size,
+                self.settings.embed_backend,
+                self.settings.embed_device,
+                self.settings.model_dir,
             )
         return self._embedder
 
@@ -109,18 +112,24 @@ class Byline:
         if not self.exists():
             raise IndexMissingError(str(self.index_dir))
         built_with = self.manifest.get_meta("embed_model")
-        if built_with and built_with != self.settings.embed_model:
+        if built_with and built_with != self.settings.embed_identity:
             raise ConfigError(
-                f"the index at {self.index_dir} was built with embed_model={built_with!r}, "
-                f"not {self.settings.embed_model!r}: set embed_model back or ingest into a new index"
+                f"the index at {self.index_dir} was built with embeddings {built_with!r}, not "
+                f"{self.settings.embed_identity!r} (embed_model, and '+int8' for "
+                "embed_backend='int8'): set them back or ingest into a new index"
             )
 
     def lexical(self) -> LexicalIndex:
-        """The BM25 index, reloaded whenever an ingest has published a new generation."""
-        generation = self.manifest.get_meta("lexical_generation")
-        if self._lexical is None or generation != self._lexical_generation:
-            self._lexical = LexicalIndex.load(self.index_dir)
-            self._lexical_generation = generation
+        """The BM25 index, reloaded (keeping unchanged segments) whenever an ingest has
+        published a new generation."""
+        pointer = read_pointer(self.index_dir)
+        if is_legacy(pointer):  # written before segments: the next ingest converts it
+            if self._lexical is None:
+                self._lexical = LexicalIndex.build(docs_from_chunks(self.store.iter_all()))
+            return self._lexical
+        generation = int(pointer["generation"]) if pointer else 0
+        if self._lexical is None or generation != self._lexical.generation:
+            self._lexical = LexicalIndex.load(self.index_dir, previous=self._lexical)
         return self._lexical
 
     # -- ingestion --------------------------------------------------------------------------
@@ -140,15 +149,15 @@ class Byline:
             paths = [paths]
         with self._writing() as ingestor:
             built_with = self.manifest.get_meta("embed_model")
-            if built_with and built_with != self.settings.embed_model and self.exists():
+            if built_with and built_with != self.settings.embed_identity and self.exists():
                 self._require_index()  # raises the mismatch error
             report = ingestor.ingest(
                 paths, prune=prune, progress=progress, on_article=on_progress, replace=replace
             )
             if report.articles:
-                self.manifest.set_meta("embed_model", self.settings.embed_model)
+                self.manifest.set_meta("embed_model", self.settings.embed_identity)
                 if self.settings.chroma_url:
-                    self.store.set_metadata({EMBED_KEY: self.settings.embed_model})
+                    self.store.set_metadata({EMBED_KEY: self.settings.embed_identity})
         return report
 
     @contextmanager
@@ -188,6 +197,7 @@ class Byline:
             self.embedder,
             Chunker(self.settings.chunk_size, self.settings.chunk_overlap),
             int(self.settings.max_file_mb * 1_000_000),
+            self.settings.lexical_max_segments,
         )
 
     def check(self, repair: bool = False) -> CheckReport:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import (
@@ -49,10 +49,25 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2",
         description="sentence-transformers model name or local path; the default is package-carried.",
     )
+    # int8 keeps hit@5 and MRR within 0.01 of fp32 at about twice the speed on these CPUs
+    # (docs/decisions/0100-int8-embedder.md).
+    embed_backend: Literal["int8", "onnx", "torch"] = Field(
+        "int8",
+        description="int8: int8 ONNX export on ONNX Runtime; onnx: fp32 ONNX export; torch: "
+        "the model in sentence-transformers (fp32). Exports are made once, into model_dir.",
+    )
+    embed_device: str = Field(
+        "auto", description="auto (a GPU when present, else CPU), cpu or cuda."
+    )
     embed_batch_size: int = Field(64, ge=1, le=4096)
     chunk_size: int = Field(800, ge=200, le=4000, description="Target chunk length in characters.")
     chunk_overlap: int = Field(120, ge=0, le=1000)
     max_file_mb: float = Field(25.0, gt=0, description="Files larger than this are skipped.")
+    # Fewer segments make each query touch fewer postings lists; more make ingest merge less
+    # often (docs/decisions/0101-growing-bm25.md).
+    lexical_max_segments: int = Field(
+        8, ge=1, le=256, description="Lexical index segments kept before the smallest are merged."
+    )
 
     # Retrieval.
     candidates: int = Field(40, ge=5, le=500, description="Dense and lexical candidates each.")
@@ -164,7 +179,10 @@ class Settings(BaseSettings):
         ge=1,
         description="Prompt threads for the embedded model; none = every usable core.",
     )
-    model_dir: Path = Field(default_factory=_default_model_dir, description="Assembled GGUF cache.")
+    model_dir: Path = Field(
+        default_factory=_default_model_dir,
+        description="Assembled GGUF and exported embedding models.",
+    )
 
     # Limits and the web page's login (see docs/security.md).
     max_question_chars: int = Field(
@@ -228,6 +246,13 @@ class Settings(BaseSettings):
                 "run `byline config` to see the valid settings"
             )
         return settings
+
+    @property
+    def embed_identity(self) -> str:
+        """What an index built with these settings records about its vectors."""
+        from rag.embeddings import embed_identity
+
+        return embed_identity(self.embed_model, self.embed_backend)
 
     def public_dict(self) -> dict[str, Any]:
         """The resolved settings as JSON-ready values (no secrets are ever stored here)."""

@@ -1,9 +1,11 @@
 """Incremental ingestion: load → chunk → embed → upsert, with a manifest that makes it resumable.
 
 Order of work per batch: record a write-ahead intent for its articles, delete their old chunks,
-upsert the new ones, then record the new hashes and clear the intents in one commit. A crash
-anywhere leaves intents behind; the next ingest clears those articles' chunks and reads their
-files again, so the store and the manifest agree again (``byline check`` verifies it).
+upsert the new ones, publish them to the lexical index (a new segment; the old chunks become
+tombstones), then record the new hashes and clear the intents in one commit. A crash anywhere
+leaves intents behind; the next ingest clears those articles' chunks, rebuilds the lexical index
+from the store and reads their files again, so the store, the lexical index and the manifest
+agree again (``byline check`` verifies it).
 
 Nothing is removed that could not be read: an article leaves the index only when the file that
 held it was read in full without a failure and no longer holds it, or, with ``prune``, when that
@@ -23,7 +25,8 @@ from tqdm.auto import tqdm
 
 from rag.articles import Article
 from rag.chunking import Chunk, Chunker, embedding_text
-from rag.lexical import LexicalDoc, LexicalIndex
+from rag.lexical import LexicalDoc, docs_from_chunks
+from rag.lexical_writer import MAX_SEGMENTS, LexicalWriter
 from rag.loaders import LoadResult, iter_articles
 from rag.manifest import Entry, Intent, Manifest
 from rag.store import ChunkStore
@@ -132,6 +135,7 @@ class Ingestor:
         embedder: Embeddings,
         chunker: Chunker,
         max_bytes: int,
+        lexical_max_segments: int = MAX_SEGMENTS,
     ) -> None:
         self.index_dir = index_dir
         self.store = store
@@ -139,6 +143,8 @@ class Ingestor:
         self.embedder = embedder
         self.chunker = chunker
         self.max_bytes = max_bytes
+        self.lexical = LexicalWriter(index_dir, lexical_max_segments)
+
         # Called before each batch is written: a server-mode writer renews its lease here.
         self.keep_alive: Callable[[], None] | None = None
 
@@ -178,6 +184,11 @@ class Ingestor:
         report.recovered, again = self.recover()
         paths = list(paths) + _not_covered(again, paths)
         known = self.manifest.entries()
+        # An index from before segments (or one whose lexical side was lost or left behind by a
+        # killed run) is rebuilt once from the store; after that every batch updates it in place.
+        lost = len(self.lexical) == 0 and bool(known) and self.store.count() > 0
+        if self.manifest.get_meta("lexical_stale") == "1" or self.lexical.legacy or lost:
+            self.rebuild_lexical()
         loaded = LoadResult()
         seen: set[tuple[str, str]] = set()
         conflicted: set[str] = set()
@@ -261,7 +272,6 @@ class Ingestor:
     ) -> int:
         if self.keep_alive:
             self.keep_alive()
-        self.manifest.set_meta("lexical_stale", "1")
         self._write_batch(batch)
         bar.update(len(batch))
         if on_article:
@@ -269,11 +279,11 @@ class Ingestor:
         return len(batch)
 
     def _remove(self, gone: list[Entry]) -> None:
-        self.manifest.set_meta("lexical_stale", "1")
         self.manifest.begin(Intent(e.id, e.path, "delete") for e in gone)
         self.phase("remove-intent")
         self.store.delete_articles([e.id for e in gone])
         self.phase("remove-deleted")
+        self.lexical.remove([e.id for e in gone])
         self.manifest.remove([e.id for e in gone])
         self.phase("removed")
 
@@ -283,8 +293,10 @@ class Ingestor:
         docs: list[str] = []
         metas: list[dict[str, Any]] = []
         entries: list[Entry] = []
+        lexical: list[LexicalDoc] = []
         for article in batch:
             chunks = self.chunker.split(article)
+            ts = int(article.published_at.timestamp()) if article.published_at else None
             for chunk in chunks:
                 ids.append(chunk.id)
                 texts.append(embedding_text(article, chunk))
@@ -293,6 +305,9 @@ class Ingestor:
                 meta = chunk_metadata(article, chunk)
                 meta.update(hash=article.content_hash, chunks=len(chunks))
                 metas.append(meta)
+                lexical.append(
+                    LexicalDoc(chunk.id, f"{article.title}\n{chunk.text}", article.source, ts)
+                )
             entries.append(_entry(article, len(chunks)))
         vectors = self._embed_unique(texts)
         self.phase("embedded")
@@ -303,6 +318,8 @@ class Ingestor:
         self.phase("deleted")
         self.store.upsert(ids, vectors, docs, metas)
         self.phase("upserted")
+        self.lexical.replace([a.id for a in batch], lexical)
+        self.phase("lexical-written")
         self.manifest.put(entries)
         self.phase("committed")
 
@@ -317,20 +334,7 @@ class Ingestor:
         vectors = self.embedder.embed_documents(unique)
         return [vectors[position[t]] for t in texts]
 
-    def rebuild_lexical(self) -> LexicalIndex:
-        """Rebuild BM25 from what the store holds, so it always matches the vectors."""
-        docs = [
-            LexicalDoc(
-                c.id,
-                f"{c.metadata.get('title', '')}\n{c.text}",
-                str(c.metadata.get("source", "")),
-                c.metadata.get("published_ts"),
-            )
-            for c in self.store.iter_all()
-        ]
-        index = LexicalIndex.build(docs)
-        generation = int(self.manifest.get_meta("lexical_generation", "0") or 0) + 1
-        index.save(self.index_dir, generation)
-        self.manifest.set_meta("lexical_generation", str(generation))
+    def rebuild_lexical(self) -> None:
+        """Rebuild BM25 from what the store holds, so it matches the vectors again."""
+        self.lexical.rebuild(docs_from_chunks(self.store.iter_all()))
         self.manifest.set_meta("lexical_stale", "0")
-        return index
