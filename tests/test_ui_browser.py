@@ -104,11 +104,16 @@ def test_ask_stream_cite_and_vote_in_a_real_browser(
     assert page.locator("#byline-chat .byline-streaming").count() == 0
     assert "Reading" in page.locator("#byline-chat .byline-stage").last.inner_text()
     assert "right of first refusal" in page.locator("#byline-chat .byline-quote").first.inner_text()
-    assert page.locator('#byline-chat button[aria-label="Like"]').count() == 0
+    assert page.locator('#byline-chat button[aria-label="Like"]:visible').count() == 0
+    # the stage line's clock moves on while the model reads
+    page.wait_for_function(
+        "() => /[1-9] s$/.test(document.querySelector('#byline-chat .byline-stage')?.innerText)",
+        timeout=10_000,
+    )
 
     # Words appear while the model writes, before the checked answer replaces them.
     page.wait_for_selector("#byline-chat .byline-streaming", timeout=30_000)
-    page.wait_for_selector("#byline-sources .src-card", timeout=60_000)
+    page.wait_for_selector("#byline-sources #src-1", timeout=60_000)
     assert page.locator("#byline-chat .byline-streaming").count() == 0
 
     answer = page.locator("#byline-chat .byline-answer").last

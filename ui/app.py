@@ -110,12 +110,14 @@ def _unexpected(exc: BaseException) -> str:
     )
 
 
-def pump(make: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+def pump(make: Callable[[], Iterator[Any]], tick: float | None = None) -> Iterator[Any]:
     """Run an iterator in its own thread and hand its items over as they come.
 
     The answer chain holds the generation lock while it yields; driving it from a thread of
     its own means the lock is released when generation ends, even if the page that asked
-    goes away mid-answer (the consumer stopping asks the producer to stop, too).
+    goes away mid-answer (the consumer stopping asks the producer to stop, too). With
+    ``tick``, ``None`` is handed over whenever that many seconds pass without an item, so the
+    page can show the time waited while the model reads.
     """
     items: queue.Queue[tuple[str, Any]] = queue.Queue()
     stop = threading.Event()
@@ -139,7 +141,11 @@ def pump(make: Callable[[], Iterator[Any]]) -> Iterator[Any]:
     threading.Thread(target=produce, name="byline-answer", daemon=True).start()
     try:
         while True:
-            kind, value = items.get()
+            try:
+                kind, value = items.get(timeout=tick)
+            except queue.Empty:
+                yield None
+                continue
             if kind == "item":
                 yield value
             elif kind == "error":
@@ -148,6 +154,10 @@ def pump(make: Callable[[], Iterator[Any]]) -> Iterator[Any]:
                 return
     finally:
         stop.set()
+
+
+# How often the stage line's seconds move on while nothing else happens.
+TICK_SECONDS = 1.0
 
 
 class ChatService:
@@ -224,13 +234,15 @@ class ChatService:
         history: list[dict[str, str]] | None = None,
         as_of: str | None = None,
         filters: dict[str, Any] | None = None,
+        tick: float | None = None,
     ) -> Iterator[Any]:
         """The answer's events (``rag.events``), then the checked Answer (RagError on
-        purpose-made errors)."""
+        purpose-made errors); with ``tick``, None between events every ``tick`` seconds."""
         return pump(
             lambda: self.byline.stream(
                 question, history=history or None, as_of=as_of, filters=filters, llm=self.llm
-            )
+            ),
+            tick,
         )
 
     def answer(
@@ -281,11 +293,14 @@ class ChatService:
             day = _date_or_none(as_of, "as of")
             filters = build_filters(publishers, since, until)
             answer = None
-            for item in self.stream(question, history, day, filters):
+            for item in self.stream(question, history, day, filters, tick=TICK_SECONDS):
                 if isinstance(item, Answer):
                     answer = item
                     break
-                if isinstance(item, Stage):
+                if item is None:  # a second passed: the stage line's clock moves on
+                    if not text:
+                        yield skip, chat + [pending(*stage)], skip, skip, skip
+                elif isinstance(item, Stage):
                     stage = (item.name, item.detail)
                     if not text:
                         yield skip, chat + [pending(*stage)], skip, skip, skip

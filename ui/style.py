@@ -52,6 +52,10 @@ span.cite.cite-unknown { color: var(--body-text-color-subdued); }
 .src-passage mark { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius: 2px; }
 .src-passage mark.support-fair { background: #fef3c7; border-bottom: 1px dashed #d97706; }
 .src-passage mark.support-weak { background: transparent; border-bottom: 1px dotted #9ca3af; }
+/* feedback only on a finished answer: no buttons while the answer is pending or streaming */
+#byline-chat .message-row:has(.byline-pending, .byline-streaming) ~ .message-buttons,
+#byline-chat .message-row:has(.byline-pending, .byline-streaming) ~ div .message-buttons {
+  display: none; }
 .byline-stage { color: #6b7280; font-size: .9em; margin: 0 0 .4em 0; }
 .byline-quote-label { font-size: .8em; color: #6b7280; margin: .2em 0; }
 .byline-quote { border-left: 3px solid #d1d5db; margin: .3em 0; padding: .1em .6em;
