@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.checkpoint import CHECKPOINT
+from evals.corpus import DEFAULT_CACHE, index_key, prepare_index, sample_corpus
 from evals.datasets import (
     FORMATS,
     SUITES,
@@ -20,24 +22,12 @@ from evals.datasets import (
     file_sha256,
     load_items,
 )
-from evals.runner import (
-    CHECKPOINT,
-    DEFAULT_CACHE,
-    DEFAULT_OUT,
-    THRESHOLDS,
-    Judge,
-    check_thresholds,
-    git_commit,
-    headline_table,
-    index_key,
-    load_thresholds,
-    new_run_dir,
-    prepare_index,
-    run_suite,
-    sample_corpus,
-    select_items,
-    write_outputs,
-)
+from evals.judge import Judge
+from evals.report import headline_table
+from evals.results import DEFAULT_OUT, git_commit, new_run_dir, write_outputs
+from evals.runner import run_suite
+from evals.selection import select_items
+from evals.thresholds import THRESHOLDS, check_thresholds, load_thresholds
 from rag.local_model import usable_cores
 
 
