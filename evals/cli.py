@@ -1,7 +1,8 @@
 """``byline eval`` (also ``python -m evals``): run a suite, write result.json + report.md.
 
-Exit codes: 0 done (and thresholds met with ``--check``), 1 a threshold failed, 2 a usage,
-configuration or data error (one line on stderr).
+``byline eval report | compare | baseline`` work on result files (``evals.commands``).
+Exit codes: 0 done (and thresholds and the regression band met with ``--check`` /
+``--baseline``), 1 a gate failed, 2 a usage, configuration or data error (one line on stderr).
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evals import commands
+from evals.band import check_band
 from evals.checkpoint import CHECKPOINT
+from evals.compare import CHANGES
 from evals.corpus import DEFAULT_CACHE, index_key, prepare_index, sample_corpus
 from evals.datasets import (
     FORMATS,
@@ -24,9 +28,17 @@ from evals.datasets import (
 )
 from evals.judge import Judge
 from evals.report import headline_table
-from evals.results import DEFAULT_OUT, git_commit, new_run_dir, write_outputs
+from evals.results import (
+    DEFAULT_OUT,
+    ResultError,
+    git_commit,
+    load_result,
+    new_run_dir,
+    write_outputs,
+)
 from evals.runner import run_suite
 from evals.selection import select_items
+from evals.summary import SummaryError
 from evals.thresholds import THRESHOLDS, check_thresholds, load_thresholds
 from rag.local_model import usable_cores
 
@@ -42,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Run an eval suite against a Byline index and write <out>/<suite>-<time>/result.json "
             "and report.md (with plots). Suites: "
             + "; ".join(f"{s.name}: {s.description}" for s in SUITES.values())
+            + ". Also: byline eval report RUN_DIR... | compare RUN_A RUN_B | baseline RUN_DIR "
+            "(each with --help)."
         ),
     )
     p.add_argument("--suite", choices=sorted(SUITES), help="A named suite (default smoke).")
@@ -94,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="The evals/thresholds.toml section --check uses (default: the run's name), e.g. "
         "one set for a sample.",
     )
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="PATH",
+        help="Also gate on the regression band: compare with this baseline (e.g. "
+        "evals/baselines/smoke.json) question by question; exit 1 when the run loses more "
+        "questions than [band.<section>] in evals/thresholds.toml allows.",
+    )
     p.add_argument("--thresholds", type=Path, default=THRESHOLDS, help=argparse.SUPPRESS)
     p.add_argument(
         "--shared-data",
@@ -137,7 +159,7 @@ def _dataset(args: argparse.Namespace) -> tuple[str, Path, str | None, list[Path
     return name, path, fmt, corpus
 
 
-def run(args: argparse.Namespace, byline: Any = None) -> int:
+def run(args: argparse.Namespace, byline: Any = None, argv: Sequence[str] = ()) -> int:
     """The eval, given parsed options; ``byline`` may be injected (already opened)."""
     from rag.app import Byline
     from rag.config import Settings
@@ -155,6 +177,12 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         name = f"{name}-sample"
+
+    if args.baseline:  # fail now, not after a long run, when the band cannot be checked
+        section = args.section or name
+        if not (load_thresholds(args.thresholds).get("band") or {}).get(section):
+            raise UsageError(f"{args.thresholds} has no [band.{section}] section for --baseline")
+        load_result(args.baseline)
 
     if byline is None:
         settings = Settings.load(llm=args.llm)
@@ -200,6 +228,7 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
         chain_prompt_hash = None
     meta = {
         "suite": name,
+        "command": " ".join(["byline eval", *argv]),
         "git_commit": git_commit(),
         "dataset": {
             "path": str(Path(path).resolve()),
@@ -227,7 +256,7 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
             "sample_corpus": bool(args.sample_corpus),
         },
     }
-    write_outputs(result, run_dir, meta)
+    doc = write_outputs(result, run_dir, meta)
     missing = result.gold_check.get("missing") or []
     if missing:
         print(
@@ -239,21 +268,50 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
         print(f"{result.aggregate['n_errors']} question(s) failed; see result.json")
     print(f"wrote {run_dir / 'result.json'} and {run_dir / 'report.md'}")
 
+    section = args.section or name
+    code = 0
     if args.check:
-        thresholds = load_thresholds(args.thresholds)
-        name = args.section or name
-        section = thresholds.get(name)
-        if not section:
-            raise UsageError(f"{args.thresholds} has no [{name}] section to check against")
-        failures, notes = check_thresholds(result.aggregate, section)
-        for note in notes:
-            print(f"note: {note}")
-        if failures:
-            print(f"FAILED {len(failures)} threshold(s) of [{name}]:")
-            for f in failures:
-                print(f"  {f}")
-            return 1
-        print(f"all {len(section) - len(notes)} checked threshold(s) of [{name}] met")
+        code = max(code, _check(result.aggregate, args.thresholds, section))
+    if args.baseline:
+        code = max(code, _band(doc, args.baseline, args.thresholds, section))
+    return code
+
+
+def _check(aggregate: dict[str, Any], path: Path, name: str) -> int:
+    """The fixed thresholds of section ``name``: 0 met, 1 failed."""
+    section = load_thresholds(path).get(name)
+    if not section:
+        raise UsageError(f"{path} has no [{name}] section to check against")
+    failures, notes = check_thresholds(aggregate, section)
+    for note in notes:
+        print(f"note: {note}")
+    if failures:
+        print(f"FAILED {len(failures)} threshold(s) of [{name}]:")
+        for f in failures:
+            print(f"  {f}")
+        return 1
+    print(f"all {len(section) - len(notes)} checked threshold(s) of [{name}] met")
+    return 0
+
+
+def _band(doc: dict[str, Any], baseline_path: Path, path: Path, name: str) -> int:
+    """The regression band of section ``name`` against a baseline: 0 within, 1 outside."""
+    band = (load_thresholds(path).get("band") or {}).get(name)
+    if not band:
+        raise UsageError(f"{path} has no [band.{name}] section for --baseline to use")
+    failures, notes, cmp = check_band(load_result(baseline_path), doc, band)
+    for key, title in CHANGES:
+        rows = cmp.changes.get(key) or []
+        if rows:
+            print(f"{title} ({len(rows)}): " + ", ".join(r["id"] for r in rows))
+    for note in notes:
+        print(f"note: {note}")
+    if failures:
+        print(f"FAILED the regression band of [band.{name}] against {baseline_path}:")
+        for f in failures:
+            print(f"  {f}")
+        return 1
+    print(f"within the regression band of [band.{name}] against {baseline_path}")
     return 0
 
 
@@ -261,15 +319,22 @@ def main(argv: Sequence[str] | None = None, byline: Any = None) -> int:
     """Entry point of ``byline eval`` and ``python -m evals``."""
     from rag.errors import RagError
 
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    if argv and argv[0] in commands.SUBCOMMANDS:
+        try:
+            return commands.run(argv)
+        except (ResultError, SummaryError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
-        args = build_parser().parse_args(list(argv) if argv is not None else None)
+        args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed
         return int(exc.code or 0)
     if args.limit is not None and args.limit < 1:
         print("error: --limit must be at least 1", file=sys.stderr)
         return 2
     try:
-        return run(args, byline)
-    except (UsageError, DatasetError, RagError, OSError) as exc:
+        return run(args, byline, argv)
+    except (UsageError, DatasetError, ResultError, RagError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -35,7 +35,7 @@ def _share(values: Any) -> float | None:
 def _ranking_metrics() -> Iterator[Metric]:
     for prefix, key, whose in (
         ("", "ranking", "the answer chain's retriever"),
-        ("search_", "search_ranking", "plain hybrid search with the plan's filters applied hard"),
+        ("search_", "search_ranking", "plain hybrid search"),
     ):
         for k in HEADLINE_K:
             yield Metric(

@@ -520,3 +520,34 @@ def test_false_abstention_on_a_name_the_index_lacks_is_counted_apart(byline, cor
     assert "names_absent_from_index" not in records["present"]
     assert result.aggregate["false_abstentions"] == 1
     assert result.aggregate["false_abstentions_name_absent"] == 1
+
+
+def test_baseline_band_gates_a_run_that_loses_questions(byline, corpus, dataset, tmp_path, capsys):
+    thresholds = tmp_path / "thresholds.toml"
+    thresholds.write_text("[tiny]\nhit_at_10 = 0.0\n\n[band.tiny]\nmax_drop_right = 0\n")
+    args = ["--dataset", str(dataset), "--corpus", str(corpus), "--thresholds", str(thresholds)]
+    code, _ = _eval([*args, "--out", str(tmp_path / "a")], byline, capsys)
+    (run_dir,) = (tmp_path / "a").iterdir()
+    base = tmp_path / "smoke.json"
+    assert eval_main(["baseline", str(run_dir), "--out", str(base)]) == 0
+    right = sum(1 for r in json.loads(base.read_text())["items"] if r["crag"] == 1)
+    assert code == 0 and right >= 1
+
+    args += ["--out", str(tmp_path / "b")]
+    code, printed = _eval([*args, "--baseline", str(base), "--check"], byline, capsys)
+    assert code == 0 and "within the regression band of [band.tiny]" in printed
+
+    refusing = Byline.open(
+        tmp_path / "index2",
+        embedder=HashEmbeddings(),
+        embed_model="hash",
+        chat_model=FakeChatModel(mode="refuse"),
+    )
+    code, printed = _eval([*args, "--baseline", str(base)], refusing, capsys)
+    refusing.close()
+    assert code == 1
+    assert "FAILED the regression band" in printed and "answered → abstained" in printed
+
+    thresholds.write_text("[tiny]\nhit_at_10 = 0.0\n")
+    assert eval_main([*args, "--baseline", str(base), "--no-progress"], byline=byline) == 2
+    assert "no [band.tiny] section" in capsys.readouterr().err
