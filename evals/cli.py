@@ -59,13 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--suite", choices=sorted(SUITES), help="A named suite (default smoke).")
-    p.add_argument("--dataset", type=Path, help="An eval set file instead of the suite's.")
+    p.add_argument(
+        "--dataset", type=Path, metavar="PATH", help="An eval set file instead of the suite's."
+    )
     p.add_argument(
         "--format", choices=FORMATS, help="Format of --dataset (guessed from the file if omitted)."
     )
     p.add_argument(
         "--corpus",
         type=Path,
+        metavar="PATH",
         nargs="+",
         action="extend",
         help="Corpus files or folders to index (default: the suite's corpus).",
@@ -73,11 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--index",
         type=Path,
+        metavar="DIR",
         help="Index folder to use (default: a cached one under .byline-eval/ keyed by corpus "
         "and embedding model).",
     )
-    p.add_argument("--llm", help="Chat model spec, e.g. local:qwen2.5-coder-1.5b, fake:cite.")
-    p.add_argument("--limit", type=int, help="Only the first N questions (or N sampled).")
+    p.add_argument(
+        "--llm", metavar="SPEC", help="Chat model spec, e.g. local:qwen2.5-coder-1.5b, fake:cite."
+    )
+    p.add_argument(
+        "--limit", type=int, metavar="N", help="Only the first N questions (or N sampled)."
+    )
     p.add_argument("--sample", type=int, metavar="SEED", help="Random sample with this seed.")
     p.add_argument(
         "--sample-corpus",
@@ -86,8 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         "them (RealTime QA corpora): a small index for quick runs, easier than the full corpus. "
         "The run is named <suite>-sample.",
     )
-    p.add_argument("--jobs", type=int, default=1, help="Questions evaluated in parallel.")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Where run folders go.")
+    p.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="Questions evaluated in parallel."
+    )
+    p.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help="Where run folders go."
+    )
     p.add_argument(
         "--resume",
         type=Path,
@@ -105,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--section",
+        metavar="NAME",
         help="The evals/thresholds.toml section --check uses (default: the run's name), e.g. "
         "one set for a sample.",
     )
@@ -120,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--shared-data",
         type=Path,
+        metavar="PATH",
         help="Folder of the third-party eval data (default: ../shared/data beside the project).",
     )
     p.add_argument("--judge", metavar="SPEC", help="Also grade answers with this chat model.")
