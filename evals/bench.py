@@ -30,7 +30,7 @@ from evals.bench_ingest import (
     write_json,
 )
 from evals.datasets import SUITES, load_items
-from evals.runner import git_commit
+from evals.results import git_commit
 from rag.local_model import usable_cores
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.datasets import SUITES
-from evals.runner import DEFAULT_OUT, git_commit
+from evals.results import DEFAULT_OUT, git_commit
 
 CORPUS = SUITES["realtimeqa"]
 

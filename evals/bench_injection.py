@@ -24,7 +24,7 @@ from typing import Any
 
 from evals.bench_ingest import print_table, write_json
 from evals.injection import Case, cases, followed, write_cases
-from evals.runner import DEFAULT_OUT, git_commit
+from evals.results import DEFAULT_OUT, git_commit
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "articles"
 AS_OF = "2025-03-10"

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.bench_ingest import peak_rss_mb, print_table, write_json
-from evals.runner import DEFAULT_OUT, git_commit
+from evals.results import DEFAULT_OUT, git_commit
 
 OUTLETS = [
     f"{name} {kind}"

@@ -1,7 +1,8 @@
 """``byline eval`` (also ``python -m evals``): run a suite, write result.json + report.md.
 
-Exit codes: 0 done (and thresholds met with ``--check``), 1 a threshold failed, 2 a usage,
-configuration or data error (one line on stderr).
+``byline eval report | compare | baseline`` work on result files (``evals.commands``).
+Exit codes: 0 done (and thresholds and the regression band met with ``--check`` /
+``--baseline``), 1 a gate failed, 2 a usage, configuration or data error (one line on stderr).
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evals import commands
+from evals.band import check_band
+from evals.checkpoint import CHECKPOINT
+from evals.compare import CHANGES
+from evals.corpus import DEFAULT_CACHE, index_key, prepare_index, sample_corpus
 from evals.datasets import (
     FORMATS,
     SUITES,
@@ -20,24 +26,20 @@ from evals.datasets import (
     file_sha256,
     load_items,
 )
-from evals.runner import (
-    CHECKPOINT,
-    DEFAULT_CACHE,
+from evals.judge import Judge
+from evals.report import headline_table
+from evals.results import (
     DEFAULT_OUT,
-    THRESHOLDS,
-    Judge,
-    check_thresholds,
+    ResultError,
     git_commit,
-    headline_table,
-    index_key,
-    load_thresholds,
+    load_result,
     new_run_dir,
-    prepare_index,
-    run_suite,
-    sample_corpus,
-    select_items,
     write_outputs,
 )
+from evals.runner import run_suite
+from evals.selection import select_items
+from evals.summary import SummaryError
+from evals.thresholds import THRESHOLDS, check_thresholds, load_thresholds
 from rag.local_model import usable_cores
 
 
@@ -52,16 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
             "Run an eval suite against a Byline index and write <out>/<suite>-<time>/result.json "
             "and report.md (with plots). Suites: "
             + "; ".join(f"{s.name}: {s.description}" for s in SUITES.values())
+            + ". Also: byline eval report RUN_DIR... | compare RUN_A RUN_B | baseline RUN_DIR "
+            "(each with --help)."
         ),
     )
     p.add_argument("--suite", choices=sorted(SUITES), help="A named suite (default smoke).")
-    p.add_argument("--dataset", type=Path, help="An eval set file instead of the suite's.")
+    p.add_argument(
+        "--dataset", type=Path, metavar="PATH", help="An eval set file instead of the suite's."
+    )
     p.add_argument(
         "--format", choices=FORMATS, help="Format of --dataset (guessed from the file if omitted)."
     )
     p.add_argument(
         "--corpus",
         type=Path,
+        metavar="PATH",
         nargs="+",
         action="extend",
         help="Corpus files or folders to index (default: the suite's corpus).",
@@ -69,11 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--index",
         type=Path,
+        metavar="DIR",
         help="Index folder to use (default: a cached one under .byline-eval/ keyed by corpus "
         "and embedding model).",
     )
-    p.add_argument("--llm", help="Chat model spec, e.g. local:qwen2.5-coder-1.5b, fake:cite.")
-    p.add_argument("--limit", type=int, help="Only the first N questions (or N sampled).")
+    p.add_argument(
+        "--llm", metavar="SPEC", help="Chat model spec, e.g. local:qwen2.5-coder-1.5b, fake:cite."
+    )
+    p.add_argument(
+        "--limit", type=int, metavar="N", help="Only the first N questions (or N sampled)."
+    )
     p.add_argument("--sample", type=int, metavar="SEED", help="Random sample with this seed.")
     p.add_argument(
         "--sample-corpus",
@@ -82,8 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         "them (RealTime QA corpora): a small index for quick runs, easier than the full corpus. "
         "The run is named <suite>-sample.",
     )
-    p.add_argument("--jobs", type=int, default=1, help="Questions evaluated in parallel.")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Where run folders go.")
+    p.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="Questions evaluated in parallel."
+    )
+    p.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help="Where run folders go."
+    )
     p.add_argument(
         "--resume",
         type=Path,
@@ -101,13 +117,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--section",
+        metavar="NAME",
         help="The evals/thresholds.toml section --check uses (default: the run's name), e.g. "
         "one set for a sample.",
+    )
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="PATH",
+        help="Also gate on the regression band: compare with this baseline (e.g. "
+        "evals/baselines/smoke.json) question by question; exit 1 when the run loses more "
+        "questions than [band.<section>] in evals/thresholds.toml allows.",
     )
     p.add_argument("--thresholds", type=Path, default=THRESHOLDS, help=argparse.SUPPRESS)
     p.add_argument(
         "--shared-data",
         type=Path,
+        metavar="PATH",
         help="Folder of the third-party eval data (default: ../shared/data beside the project).",
     )
     p.add_argument("--judge", metavar="SPEC", help="Also grade answers with this chat model.")
@@ -147,7 +173,7 @@ def _dataset(args: argparse.Namespace) -> tuple[str, Path, str | None, list[Path
     return name, path, fmt, corpus
 
 
-def run(args: argparse.Namespace, byline: Any = None) -> int:
+def run(args: argparse.Namespace, byline: Any = None, argv: Sequence[str] = ()) -> int:
     """The eval, given parsed options; ``byline`` may be injected (already opened)."""
     from rag.app import Byline
     from rag.config import Settings
@@ -165,6 +191,12 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         name = f"{name}-sample"
+
+    if args.baseline:  # fail now, not after a long run, when the band cannot be checked
+        section = args.section or name
+        if not (load_thresholds(args.thresholds).get("band") or {}).get(section):
+            raise UsageError(f"{args.thresholds} has no [band.{section}] section for --baseline")
+        load_result(args.baseline)
 
     if byline is None:
         settings = Settings.load(llm=args.llm)
@@ -210,6 +242,7 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
         chain_prompt_hash = None
     meta = {
         "suite": name,
+        "command": " ".join(["byline eval", *argv]),
         "git_commit": git_commit(),
         "dataset": {
             "path": str(Path(path).resolve()),
@@ -237,7 +270,7 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
             "sample_corpus": bool(args.sample_corpus),
         },
     }
-    write_outputs(result, run_dir, meta)
+    doc = write_outputs(result, run_dir, meta)
     missing = result.gold_check.get("missing") or []
     if missing:
         print(
@@ -249,21 +282,50 @@ def run(args: argparse.Namespace, byline: Any = None) -> int:
         print(f"{result.aggregate['n_errors']} question(s) failed; see result.json")
     print(f"wrote {run_dir / 'result.json'} and {run_dir / 'report.md'}")
 
+    section = args.section or name
+    code = 0
     if args.check:
-        thresholds = load_thresholds(args.thresholds)
-        name = args.section or name
-        section = thresholds.get(name)
-        if not section:
-            raise UsageError(f"{args.thresholds} has no [{name}] section to check against")
-        failures, notes = check_thresholds(result.aggregate, section)
-        for note in notes:
-            print(f"note: {note}")
-        if failures:
-            print(f"FAILED {len(failures)} threshold(s) of [{name}]:")
-            for f in failures:
-                print(f"  {f}")
-            return 1
-        print(f"all {len(section) - len(notes)} checked threshold(s) of [{name}] met")
+        code = max(code, _check(result.aggregate, args.thresholds, section))
+    if args.baseline:
+        code = max(code, _band(doc, args.baseline, args.thresholds, section))
+    return code
+
+
+def _check(aggregate: dict[str, Any], path: Path, name: str) -> int:
+    """The fixed thresholds of section ``name``: 0 met, 1 failed."""
+    section = load_thresholds(path).get(name)
+    if not section:
+        raise UsageError(f"{path} has no [{name}] section to check against")
+    failures, notes = check_thresholds(aggregate, section)
+    for note in notes:
+        print(f"note: {note}")
+    if failures:
+        print(f"FAILED {len(failures)} threshold(s) of [{name}]:")
+        for f in failures:
+            print(f"  {f}")
+        return 1
+    print(f"all {len(section) - len(notes)} checked threshold(s) of [{name}] met")
+    return 0
+
+
+def _band(doc: dict[str, Any], baseline_path: Path, path: Path, name: str) -> int:
+    """The regression band of section ``name`` against a baseline: 0 within, 1 outside."""
+    band = (load_thresholds(path).get("band") or {}).get(name)
+    if not band:
+        raise UsageError(f"{path} has no [band.{name}] section for --baseline to use")
+    failures, notes, cmp = check_band(load_result(baseline_path), doc, band)
+    for key, title in CHANGES:
+        rows = cmp.changes.get(key) or []
+        if rows:
+            print(f"{title} ({len(rows)}): " + ", ".join(r["id"] for r in rows))
+    for note in notes:
+        print(f"note: {note}")
+    if failures:
+        print(f"FAILED the regression band of [band.{name}] against {baseline_path}:")
+        for f in failures:
+            print(f"  {f}")
+        return 1
+    print(f"within the regression band of [band.{name}] against {baseline_path}")
     return 0
 
 
@@ -271,15 +333,22 @@ def main(argv: Sequence[str] | None = None, byline: Any = None) -> int:
     """Entry point of ``byline eval`` and ``python -m evals``."""
     from rag.errors import RagError
 
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    if argv and argv[0] in commands.SUBCOMMANDS:
+        try:
+            return commands.run(argv)
+        except (ResultError, SummaryError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
-        args = build_parser().parse_args(list(argv) if argv is not None else None)
+        args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed
         return int(exc.code or 0)
     if args.limit is not None and args.limit < 1:
         print("error: --limit must be at least 1", file=sys.stderr)
         return 2
     try:
-        return run(args, byline)
-    except (UsageError, DatasetError, RagError, OSError) as exc:
+        return run(args, byline, argv)
+    except (UsageError, DatasetError, ResultError, RagError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evals.runner import HEADLINE, format_value
+from evals.registry import HEADLINE, format_value
 
 PLOTS = {
     "by_type": "by_type.png",
@@ -214,3 +214,12 @@ def write_report(doc: dict[str, Any], run_dir: Path) -> Path:
     path = run_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def headline_table(agg: dict[str, Any]) -> str:
+    """The headline metrics the run measured, as a plain-text table for the terminal."""
+    rows = [(k, format_value(agg.get(k))) for k in HEADLINE if agg.get(k) is not None]
+    width = max((len(k) for k, _ in rows), default=10)
+    lines = [f"{'metric'.ljust(width)}  value", f"{'-' * width}  -----"]
+    lines += [f"{k.ljust(width)}  {v}" for k, v in rows]
+    return "\n".join(lines)

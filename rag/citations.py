@@ -151,12 +151,8 @@ class CheckedAnswer:
 
 
 # Least support of a question clause by a source for the clause to cite it (see ``check``), and
-# the most a cited source may back every clause and still be removed as off-topic. Chosen
-# together on the 250 MultiHop-RAG dev queries, their saved drafts checked again over the same
-# sources: citation precision / recall 0.854 / 0.716 at 0.40 and 0.20 (the earlier pair), 0.856 /
-# 0.726 at 0.35 and 0.25, 0.844 / 0.743 at 0.35 and 0.20, 0.834 / 0.738 at 0.30 and 0.25. Per
-# clause, its best-backing source is a gold article for 0.86 of clauses at 0.30 and 0.93 at
-# 0.40 (see evals/README.md).
+# the most a cited source may back every clause and still be removed as off-topic; chosen
+# together: docs/decisions/0020-clause-citation-thresholds.md.
 CLAUSE_THRESHOLD = 0.35
 CLAUSE_FLOOR = 0.25
 

@@ -11,18 +11,43 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import typer.core
 
 from rag.errors import RagError
 
+F = TypeVar("F", bound=Callable[..., Any])
+SEARCH_PASSAGES = 4  # passages searched per article asked for, so articles group their matches
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default .byline).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def _plain_flags(params: list[Any]) -> list[Any]:
+    """Flags take no value, so their help shows none (typer would print ``<bool>``)."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _Group(typer.core.TyperGroup):
+    """The ``byline`` group: every command's flags, --help included, shown without a type."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _plain_flags(command.get_params(ctx))
+        return command
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     help="Ask questions of a news archive; every claim cited to its article.",
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
-IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default .byline).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 # C0/C1 controls (ESC starts terminal escape sequences; CR overwrites a line) and the bidi
@@ -80,11 +105,16 @@ def _dump(data: Any) -> None:
 @app.command()
 @friendly
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files or folders of articles.", metavar="PATH...")
+    ],
     index: IndexOpt = None,
-    prune: Annotated[bool, typer.Option(help="Drop articles whose files are gone.")] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Drop articles whose files are gone.")
+    ] = False,
     replace: Annotated[
-        bool, typer.Option(help="Let these files' copies replace articles of the same id.")
+        bool,
+        typer.Option("--replace", help="Let these files' copies replace articles of the same id."),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -125,33 +155,37 @@ def ingest(
 @app.command()
 @friendly
 def search(
-    query: Annotated[str, typer.Argument(help="What to look for.")],
+    query: Annotated[str, typer.Argument(help="What to look for.", metavar="QUERY")],
     index: IndexOpt = None,
-    k: Annotated[int, typer.Option("-k", help="How many hits.")] = 10,
-    source: Annotated[list[str] | None, typer.Option(help="Only this publisher.")] = None,
-    since: Annotated[str | None, typer.Option(help="Published on or after YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option(help="Published on or before YYYY-MM-DD.")] = None,
+    k: Annotated[int, typer.Option("-k", help="How many articles.")] = 10,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only this publisher (repeatable).", metavar="NAME")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Published on or after this day.", metavar="YYYY-MM-DD")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Published on or before this day.", metavar="YYYY-MM-DD")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Hybrid search over the indexed passages."""
-    hits = _open(index).search(
-        query, k=k, filters={"sources": source, "since": since, "until": until}
-    )
+    """Hybrid search over the indexed passages, grouped by article (its best passage first)."""
+    from rag.cli_format import group_by_article, render_search
+
+    filters = {"sources": source, "since": since, "until": until}
+    hits = _open(index).search(query, k=max(k, 1) * SEARCH_PASSAGES, filters=filters)
+    groups = group_by_article(hits, k)
     if as_json:
-        _dump([h.to_dict() for h in hits])
+        _dump([g.to_dict() for g in groups])
         return
-    for n, h in enumerate(hits, start=1):
-        date = (h.published_at or "")[:10]
-        title = h.title or "(untitled)"
-        typer.echo(printable(f"[{n}] {title} — {h.source} {date}  (score {h.score:.4f})"))
-        typer.echo(printable(f"    {h.url}"))
-        typer.echo(printable("    " + " ".join(h.text.split())[:240]))
+    for line in render_search(groups):
+        typer.echo(printable(line))
 
 
 @app.command()
 @friendly
 def ask(
-    question: Annotated[str, typer.Argument(help="The question.")],
+    question: Annotated[str, typer.Argument(help="The question.", metavar="QUESTION")],
     index: IndexOpt = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Answer as of this day (YYYY-MM-DD).")
@@ -159,9 +193,15 @@ def ask(
     llm: Annotated[
         str | None, typer.Option(help="Chat model spec, e.g. openai:gpt-4o-mini.")
     ] = None,
-    source: Annotated[list[str] | None, typer.Option(help="Only this publisher.")] = None,
-    since: Annotated[str | None, typer.Option(help="Published on or after YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option(help="Published on or before YYYY-MM-DD.")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only this publisher (repeatable).", metavar="NAME")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Published on or after this day.", metavar="YYYY-MM-DD")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Published on or before this day.", metavar="YYYY-MM-DD")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question from the indexed articles, citing them, or say they don't say."""
@@ -272,11 +312,17 @@ def check(
 
 @app.command("config")
 @friendly
-def show_config(index: IndexOpt = None) -> None:
-    """Print the resolved configuration (defaults < byline.toml < BYLINE_* < flags)."""
+def show_config(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Print the resolved configuration as TOML to paste into byline.toml (--json for JSON)."""
+    from rag.cli_format import to_toml
     from rag.config import Settings
 
-    _dump(Settings.load(index_dir=index).public_dict())
+    values = Settings.load(index_dir=index).public_dict()
+    if as_json:
+        _dump(values)
+        return
+    notes = {name: f.description for name, f in Settings.model_fields.items()}
+    typer.echo(to_toml(values, notes), nl=False)
 
 
 @app.command()
@@ -291,7 +337,8 @@ def chat(
         str | None, typer.Option(help="Chat model spec, e.g. openai:gpt-4o-mini.")
     ] = None,
     demo: Annotated[
-        bool, typer.Option(help="Index the bundled demo corpus first if there is no index.")
+        bool,
+        typer.Option("--demo", help="Index the bundled demo corpus first if there is no index."),
     ] = False,
     auth_file: Annotated[
         Path | None,

@@ -72,9 +72,8 @@ class Settings(BaseSettings):
     # Retrieval.
     candidates: int = Field(40, ge=5, le=500, description="Dense and lexical candidates each.")
     top_k: int = Field(4, ge=1, le=30, description="Passages put in the prompt.")
-    # Chosen on development data: on the 103 RealTime QA dev questions, excerpts of up to 320
-    # characters hold the gold answer as often as 480 do (0.786 of questions, top_k 4) with a
-    # third fewer characters; 240 drops that to 0.718 (see README, Speed).
+    # As often holding the gold answer as longer excerpts, for a shorter prompt:
+    # docs/decisions/0007-shorter-excerpts.md.
     passage_chars: int = Field(
         320, ge=80, le=4000, description="Longest excerpt of one passage put in the prompt."
     )
@@ -89,35 +88,28 @@ class Settings(BaseSettings):
         0.6, ge=0, le=1, description="Passages scoring under this share of the best are left out."
     )
     per_article_cap: int = Field(2, ge=1, le=10, description="Most passages from one article.")
-    # Measured on the 103 RealTime QA dev questions: the swap put the gold answer in the prompt
-    # for one more question (0.796 against 0.786) but changed 33 prompts, and on the answers it
-    # cost more than it gained (with ``lead_bonus`` 0.4: accuracy 0.602 against 0.621), so it
-    # is off by default (see evals/README.md).
+    # Off: it lost more answers than it won (docs/decisions/0019-opening-sentences.md).
     lead_passages: bool = Field(
         False,
         description="An article with two passages in the prompt, neither its opening, gives "
         "the weaker one's place to its opening chunk.",
     )
-    # Chosen on development data: on the 103 RealTime QA dev questions the gold answer was in
-    # the prompt for 0.786 of them without it and 0.796 at 0.2 (11 prompts changed, none lost);
-    # answered, accuracy 0.631 against 0.621 (one more question right, none lost). 0.4-0.6 with
-    # the swap above reached 0.816 in the prompt, but see there (evals/README.md).
+    # News states its key fact first; the value that won answers and lost none:
+    # docs/decisions/0019-opening-sentences.md.
     lead_bonus: float = Field(
         0.2,
         ge=0,
         le=2,
         description="Excerpt score added to the first sentences of an article's opening chunk.",
     )
-    # Chosen on development data: on the MultiHop-RAG dev queries the best passage of every
-    # answerable query scored >= 0.356 while 71% of the null queries scored below 0.30; on the
-    # smoke set the lowest answerable score is 0.466 (see evals/README.md).
+    # Under every answerable dev question's best passage, over most null ones:
+    # docs/decisions/0001-abstention-threshold.md.
     abstain_threshold: float = Field(
         0.30, description="Below this best relevance score, abstain without asking the model."
     )
-    # Chosen on development data (smoke and RealTime QA dev): read alone, the best passage turned
-    # 8 of 23 refusals of answerable questions into correct answers, all with similarity
-    # 0.45-0.83; two of the four wrong answers it gave came at 0.31 and 0.38; none of the 6
-    # unanswerable smoke questions the model refused got an answer (see evals/README.md).
+    # The passage read alone recovers answers the model overlooked among four; the similarity
+    # floor keeps weak passages from producing wrong ones:
+    # docs/decisions/0004-second-reading-after-refusal.md.
     focus_retry: bool = Field(
         True,
         description="When the model refuses, have it read the best passage again on its own.",
@@ -126,19 +118,16 @@ class Settings(BaseSettings):
         0.45, ge=0, le=1, description="Least similarity of that passage for the second reading."
     )
     # A short first excerpt sometimes cuts off the sentence that answers; the second reading
-    # shows the best passage at up to this length (the default is a whole chunk).
+    # shows the best passage at up to this length, a whole chunk
+    # (docs/decisions/0007-shorter-excerpts.md).
     focus_chars: int = Field(
         800,
         ge=80,
         le=4000,
         description="Longest excerpt of the best passage on the second reading.",
     )
-    # Chosen on development data: the embedded model gave each of its 16 refusals on the 103
-    # RealTime QA dev questions (all answerable) a probability of 0.08-0.43, and 15 were under
-    # 0.30; each of the 6 unanswerable smoke questions it refused got 0.31-0.61. At 0.25 the
-    # replies that pass the cite-check turned 5 of those refusals into correct answers and 3
-    # into wrong ones (accuracy 0.573 -> 0.621 in the full run), and every unanswerable smoke
-    # question stays refused (see evals/README.md).
+    # Under the probabilities of the refusals of unanswerable questions, over most refusals
+    # of answerable ones: docs/decisions/0018-doubted-refusals.md.
     overrule_refusal_below: float = Field(
         0.25,
         ge=0,
@@ -166,9 +155,8 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(320, ge=16, le=8192)
     llm_timeout: float = Field(120.0, gt=0)
     llm_ctx: int = Field(4096, ge=1024, description="Context window of the embedded model.")
-    # Measured on 2 cores (Qwen2.5-Coder-1.5B Q4_K_M, OMP_WAIT_POLICY=PASSIVE): two generation
-    # threads wrote 13.9-15.8 tokens/s against 8.4-9.9 for one on an idle machine; with other
-    # work on the cores they wrote within 10% of one thread or faster (see README, Speed).
+    # Two threads on two cores write faster than one, also on busy cores:
+    # docs/decisions/0012-two-writing-threads.md.
     llm_threads: int | None = Field(
         None,
         ge=1,

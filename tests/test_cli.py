@@ -70,7 +70,7 @@ def test_config_precedence(tmp_path: Path, runner: CliRunner, monkeypatch) -> No
     monkeypatch.chdir(tmp_path)
     (tmp_path / "byline.toml").write_text("top_k = 4\ncandidates = 11\n", encoding="utf-8")
     monkeypatch.setenv("BYLINE_CANDIDATES", "22")
-    res = runner.invoke(app, ["config", "--index", "elsewhere"])
+    res = runner.invoke(app, ["config", "--index", "elsewhere", "--json"])
     cfg = json.loads(res.stdout)
     assert (cfg["top_k"], cfg["candidates"], cfg["index_dir"]) == (4, 22, "elsewhere")
 
@@ -84,6 +84,67 @@ def test_unknown_config_key_is_an_error(tmp_path: Path, runner: CliRunner, monke
     monkeypatch.setenv("BYLINE_NOPE", "1")
     res = runner.invoke(app, ["config"])
     assert res.exit_code == 2 and "BYLINE_NOPE" in res.stderr
+
+
+def test_config_prints_toml_that_byline_toml_accepts(
+    tmp_path: Path, runner: CliRunner, monkeypatch
+) -> None:
+    import tomllib
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BYLINE_TOP_K", "7")
+    res = runner.invoke(app, ["config"])
+    assert res.exit_code == 0, res.output
+    pasted = tomllib.loads(res.stdout)
+    assert pasted["top_k"] == 7 and "chroma_url" not in pasted  # unset: commented out
+    assert "# chroma_url = (not set)" in res.stdout
+    monkeypatch.delenv("BYLINE_TOP_K")
+    (tmp_path / "byline.toml").write_text(res.stdout, encoding="utf-8")
+    again = json.loads(runner.invoke(app, ["config", "--json"]).stdout)
+    assert again == {**json.loads(runner.invoke(app, ["config", "--json"]).stdout), "top_k": 7}
+    assert again["top_k"] == 7 and again["chroma_url"] is None
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["ingest"], ["search"], ["ask"], ["chat"], ["config"], ["check"]]
+)
+def test_help_shows_no_value_type_on_flags(runner: CliRunner, command: list[str]) -> None:
+    import re
+
+    res = runner.invoke(app, [*command, "--help"], terminal_width=120)
+    assert res.exit_code == 0
+    assert "--help" in res.stdout and "<bool>" not in res.stdout
+    # a plain flag is one name, not a --x / --no-x pair (a flag may be named --no-auth)
+    for name in re.findall(r"--no-([a-z][a-z-]*)", res.stdout):
+        assert not re.search(rf"--{name}(?![\w-])", res.stdout), f"--{name} has a --no- twin"
+
+
+def test_search_groups_passages_by_article_and_explains_the_score(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    docs = write_articles(tmp_path / "docs")
+    paragraphs = [
+        f"Paragraph {n}: work at the Stargate site in Abilene went on." for n in range(60)
+    ]
+    (docs / "long.md").write_text(
+        "---\nid: long\ntitle: Abilene site diary\nsource: Compute Ledger\n"
+        "published_at: 2025-02-01T00:00:00+00:00\n---\n" + "\n\n".join(paragraphs) + "\n",
+        encoding="utf-8",
+    )
+    index = str(tmp_path / "idx")
+    assert runner.invoke(app, ["ingest", str(docs), "--index", index]).exit_code == 0
+    res = runner.invoke(app, ["search", "Stargate Abilene", "--index", index, "--json"])
+    groups = json.loads(res.stdout)
+    ids = [g["article_id"] for g in groups]
+    assert len(ids) == len(set(ids)) == 4 and {"stargate", "long"} <= set(ids)
+    passages = {g["article_id"]: g["matching_passages"] for g in groups}
+    assert passages["long"] > 1 and passages["rofr"] == 1
+
+    res = runner.invoke(app, ["search", "Stargate Abilene", "--index", index, "-k", "2"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.count("\n[") == 1 and res.stdout.startswith("[1] ")  # two articles
+    assert "matching passage" in res.stdout and "similarity" in res.stdout
+    assert "score: rank fusion" in res.stdout and "first in both" in res.stdout
 
 
 def test_search_and_ask_never_print_terminal_escapes(tmp_path: Path, runner: CliRunner) -> None:

@@ -17,7 +17,7 @@ from evals.datasets import (
     read_multihop,
     read_realtimeqa,
 )
-from evals.runner import score_answer
+from evals.scoring import score_answer
 from rag.articles import make_article_id
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,10 @@ import pytest
 
 from evals.cli import main as eval_main
 from evals.datasets import EvalItem, read_byline
-from evals.runner import check_thresholds, git_commit, run_suite, select_items
+from evals.results import git_commit
+from evals.runner import run_suite
+from evals.selection import select_items
+from evals.thresholds import check_thresholds
 from rag.app import Byline
 from rag.testing import FakeChatModel, HashEmbeddings
 from tests.helpers import write_articles
@@ -178,7 +181,7 @@ def test_retrieval_only_retrieves_once_per_question(byline, corpus, dataset, mon
 
 
 def test_answer_in_context_ignores_yes_no_and_unanswerable_items():
-    from evals.runner import answer_in_context
+    from evals.scoring import answer_in_context
 
     item = EvalItem(id="a", question="q", answer="Microsoft", gold_ids=["x"])
     assert answer_in_context(item, ["Talks with microsoft went on."]) is True
@@ -297,7 +300,7 @@ def test_check_thresholds_semantics():
     )
     assert failures == [
         "hit_at_5 = 0.8 is below the minimum 0.9",
-        "hit_at_50: unknown metric (not in the aggregate results)",
+        "hit_at_50: unknown metric (not in the metrics registry)",
     ]
     assert len(notes) == 2
 
@@ -321,7 +324,7 @@ def test_git_commit_outside_a_repository(tmp_path):
 
 
 def test_judge_grades_answered_items(byline, corpus, dataset):
-    from evals.runner import Judge
+    from evals.judge import Judge
 
     byline.ingest([corpus], progress=False)
     items = read_byline(dataset)[:1]
@@ -440,8 +443,8 @@ def _rtqa_files(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_sample_corpus_keeps_gold_and_retrieved_for_articles_of_the_selection(tmp_path):
+    from evals.corpus import sample_corpus
     from evals.datasets import read_realtimeqa
-    from evals.runner import sample_corpus
 
     questions, corpus = _rtqa_files(tmp_path)
     items = read_realtimeqa(questions)[:1]
@@ -517,3 +520,34 @@ def test_false_abstention_on_a_name_the_index_lacks_is_counted_apart(byline, cor
     assert "names_absent_from_index" not in records["present"]
     assert result.aggregate["false_abstentions"] == 1
     assert result.aggregate["false_abstentions_name_absent"] == 1
+
+
+def test_baseline_band_gates_a_run_that_loses_questions(byline, corpus, dataset, tmp_path, capsys):
+    thresholds = tmp_path / "thresholds.toml"
+    thresholds.write_text("[tiny]\nhit_at_10 = 0.0\n\n[band.tiny]\nmax_drop_right = 0\n")
+    args = ["--dataset", str(dataset), "--corpus", str(corpus), "--thresholds", str(thresholds)]
+    code, _ = _eval([*args, "--out", str(tmp_path / "a")], byline, capsys)
+    (run_dir,) = (tmp_path / "a").iterdir()
+    base = tmp_path / "smoke.json"
+    assert eval_main(["baseline", str(run_dir), "--out", str(base)]) == 0
+    right = sum(1 for r in json.loads(base.read_text())["items"] if r["crag"] == 1)
+    assert code == 0 and right >= 1
+
+    args += ["--out", str(tmp_path / "b")]
+    code, printed = _eval([*args, "--baseline", str(base), "--check"], byline, capsys)
+    assert code == 0 and "within the regression band of [band.tiny]" in printed
+
+    refusing = Byline.open(
+        tmp_path / "index2",
+        embedder=HashEmbeddings(),
+        embed_model="hash",
+        chat_model=FakeChatModel(mode="refuse"),
+    )
+    code, printed = _eval([*args, "--baseline", str(base)], refusing, capsys)
+    refusing.close()
+    assert code == 1
+    assert "FAILED the regression band" in printed and "answered → abstained" in printed
+
+    thresholds.write_text("[tiny]\nhit_at_10 = 0.0\n")
+    assert eval_main([*args, "--baseline", str(base), "--no-progress"], byline=byline) == 2
+    assert "no [band.tiny] section" in capsys.readouterr().err

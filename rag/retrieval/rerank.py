@@ -20,7 +20,7 @@ from rag.retrieval.hits import Hit
 
 @dataclass(frozen=True)
 class RerankWeights:
-    """Weights of the default re-ranker (chosen on the development data; see evals/README.md)."""
+    """Weights of the default re-ranker (docs/decisions/0028-rerank-weights.md)."""
 
     rrf: float = 1.0
     similarity: float = 0.5
