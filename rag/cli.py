@@ -351,12 +351,12 @@ def chat(
         ),
     ] = False,
     ingest: Annotated[
-        bool | None,
+        bool,
         typer.Option(
-            "--ingest/--no-ingest",
-            help="The Ingest tab (default: on for loopback, off for any other host).",
+            "--ingest",
+            help="Show the Ingest tab off loopback too (it is on for loopback, off otherwise).",
         ),
-    ] = None,
+    ] = False,
 ) -> None:
     """Start the web UI (streaming chat with citations and a sources panel). Any host other
     than 127.0.0.1, localhost or ::1 needs a login (--auth-file or page_auth_env) or --no-auth."""
@@ -369,7 +369,7 @@ def chat(
         llm=llm,
         demo=demo,
         no_auth=no_auth,
-        ingest=ingest,
+        ingest=True if ingest else None,
         auth_file=auth_file,
     )
 
