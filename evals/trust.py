@@ -13,7 +13,6 @@ project's normalised containment (``evals.metrics``): numbers canonicalised, ali
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
@@ -22,7 +21,7 @@ from typing import Any
 from evals import metrics as M
 from evals.datasets import EvalItem
 from rag.articles import parse_date
-from rag.citations import CitationChecker
+from rag.config import Settings
 from rag.errors import RagError
 from rag.sentences import sentence_spans
 
@@ -31,7 +30,7 @@ TRUST_TYPES = ("update", "as_of_past", "conflict", "follow_up", "instruction", "
 
 #: The cite-checker's own least support for a sentence to count as backed: a displayed
 #: citation under it is shown without backing its sentence.
-SUPPORT_THRESHOLD: float = inspect.signature(CitationChecker).parameters["threshold"].default
+SUPPORT_THRESHOLD: float = Settings.model_fields["support_threshold"].default
 
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;–-]\s*\d+)*)\s*\]")
 

@@ -21,19 +21,17 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
 from rag.answer import Answer, StepRecord
-from rag.chunking import chunk_id
 from rag.citations import CitationChecker, may_be_refusal, refuses
 from rag.config import Settings
 from rag.events import Event, Evidence, Quote, Retrieved, Stage, Token
-from rag.evidence import select_evidence
+from rag.evidence import EvidenceWeights, select_evidence
 from rag.fence import one_line
 from rag.instructions import separate_question
 from rag.prompting import answer_inputs, answer_prompt, rewrite_prompt
 from rag.prompts import NOT_IN_ARTICLES, prompt_hash
-from rag.retrieval.context import Source, build_sources, pick_context, with_leads
+from rag.retrieval.context import Source, build_sources, pick_context
 from rag.retrieval.filters import Filters
 from rag.retrieval.followup import Conversation, retrieve_follow_up
-from rag.retrieval.hits import Hit
 from rag.retrieval.planner import as_date
 from rag.retrieval.retriever import NewsRetriever, Retrieval
 from rag.steps import Steps, default_steps
@@ -111,8 +109,13 @@ class AnswerChain:
         self.retriever = retriever
         self.embedder = embedder
         self.settings = settings
-        self.checker = checker or CitationChecker(embedder)
-        self.steps = steps or default_steps(settings, self.checker.threshold)
+        self.checker = checker or CitationChecker(
+            embedder,
+            threshold=settings.support_threshold,
+            clause_threshold=settings.clause_threshold,
+            clause_floor=settings.clause_floor,
+        )
+        self.steps = steps or default_steps(settings)
         self.prompt_hash = prompt_hash("answer", "examples", "question", "rewrite")
         self._answer_prompt = answer_prompt()
         self._rewrite_prompt = rewrite_prompt()
@@ -173,8 +176,6 @@ class AnswerChain:
             self.settings.context_ratio,
             result.leaders,
         )
-        if self.settings.lead_passages:
-            chosen = with_leads(chosen, self._leads(chosen))
         sources = build_sources(
             standalone,
             chosen,
@@ -204,19 +205,6 @@ class AnswerChain:
                 break
         prep.timings["guards"] = time.perf_counter() - t3
         return prep
-
-    def _leads(self, chosen: Sequence[Hit]) -> dict[str, Hit]:
-        """The opening chunk of each article that has two or more chosen passages, none of
-        them its opening (what ``with_leads`` may swap in)."""
-        count: dict[str, int] = {}
-        opening: set[str] = set()
-        for h in chosen:
-            count[h.article_id] = count.get(h.article_id, 0) + 1
-            if h.chunk_index == 0:
-                opening.add(h.article_id)
-        wanted = [chunk_id(a, 0) for a, n in count.items() if n > 1 and a not in opening]
-        stored = self.retriever.searcher.store.get(wanted) if wanted else []
-        return {hit.article_id: hit for hit in map(Hit.from_stored, stored)}
 
     @staticmethod
     def _closest(hits: Sequence[Any], n: int = 5) -> list[dict[str, Any]]:
@@ -291,7 +279,8 @@ class AnswerChain:
 
     def evidence(self, prep: Prepared) -> list[Quote]:
         """The sentences of the prepared sources that best answer the question."""
-        return select_evidence(prep.query, prep.sources, self.embedder)
+        weights = EvidenceWeights(kind_bonus=self.settings.evidence_kind_bonus)
+        return select_evidence(prep.query, prep.sources, self.embedder, weights)
 
     def _recover(self, model: BaseChatModel, prep: Prepared, clock: _Clock) -> Iterator[Event]:
         """Run the recoveries in order until one replaces the refusal."""

@@ -15,6 +15,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.answer import Citation, Sentence
+from rag.config import Settings
 from rag.instructions import as_data, echoing
 from rag.lexical import tokenize_query
 from rag.retrieval.context import Source
@@ -150,11 +151,11 @@ class CheckedAnswer:
     clause_cited: list[int] = field(default_factory=list)
 
 
-# Least support of a question clause by a source for the clause to cite it (see ``check``), and
-# the most a cited source may back every clause and still be removed as off-topic; chosen
-# together: docs/decisions/0020-clause-citation-thresholds.md.
-CLAUSE_THRESHOLD = 0.35
-CLAUSE_FLOOR = 0.25
+# The tuned defaults live in the settings' tuning section (rag/config.py).
+_TUNED = Settings.model_fields
+SUPPORT_THRESHOLD: float = _TUNED["support_threshold"].default
+CLAUSE_THRESHOLD: float = _TUNED["clause_threshold"].default
+CLAUSE_FLOOR: float = _TUNED["clause_floor"].default
 
 # Words that carry no claim a passage could back: "Yes [1][3]." keeps all its markers.
 _NO_CLAIM = frozenset({"yes", "no", "true", "false"})
@@ -177,7 +178,7 @@ class CitationChecker:
     def __init__(
         self,
         embedder: Embeddings,
-        threshold: float = 0.45,
+        threshold: float = SUPPORT_THRESHOLD,
         lexical_weight: float = 0.6,
         clause_threshold: float = CLAUSE_THRESHOLD,
         clause_floor: float = CLAUSE_FLOOR,

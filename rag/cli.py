@@ -315,14 +315,14 @@ def check(
 def show_config(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """Print the resolved configuration as TOML to paste into byline.toml (--json for JSON)."""
     from rag.cli_format import to_toml
-    from rag.config import Settings
+    from rag.config import TUNING_FROM, Settings
 
     values = Settings.load(index_dir=index).public_dict()
     if as_json:
         _dump(values)
         return
     notes = {name: f.description for name, f in Settings.model_fields.items()}
-    typer.echo(to_toml(values, notes), nl=False)
+    typer.echo(to_toml(values, notes, tuning_from=TUNING_FROM), nl=False)
 
 
 @app.command()

@@ -23,15 +23,31 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):  # an inline table
+        items = ", ".join(f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + items + " }"
     return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
 
 
-def to_toml(values: Mapping[str, Any], comments: Mapping[str, str | None] | None = None) -> str:
+TUNING_HEADER = (
+    "# ---- Tuning: numbers chosen by measurement, each with its decision record in\n"
+    "# docs/decisions/; change one only with a run that compares (byline eval compare)."
+)
+
+
+def to_toml(
+    values: Mapping[str, Any],
+    comments: Mapping[str, str | None] | None = None,
+    tuning_from: str | None = None,
+) -> str:
     """Flat settings as TOML lines, each with its description as a comment; None values (not
-    set) are commented out, since TOML has no null."""
+    set) are commented out, since TOML has no null. ``tuning_from`` names the first setting of
+    the tuning section, which gets its header."""
     comments = comments or {}
     lines = [TOML_HEADER.rstrip("\n")]
     for key, value in values.items():
+        if key == tuning_from:
+            lines += ["", TUNING_HEADER]
         note = comments.get(key)
         if note:
             lines.append(f"# {' '.join(note.split())}")

@@ -31,6 +31,16 @@ def _default_model_dir() -> Path:
     return Path(base) / "byline" / "models"
 
 
+#: Relevance floors measured for each embedding model (docs/decisions/0001-abstention-threshold.md).
+CALIBRATED_ABSTAIN = {"all-MiniLM-L6-v2": 0.30}
+#: What an embedder with no calibration gets, with a warning: MiniLM's value.
+UNCALIBRATED_ABSTAIN = 0.30
+
+
+#: The first setting of the tuning section (``byline config`` prints its header there).
+TUNING_FROM = "passage_chars"
+
+
 class Settings(BaseSettings):
     """Every knob Byline has. Holds the *names* of API-key variables, never keys."""
 
@@ -72,11 +82,6 @@ class Settings(BaseSettings):
     # Retrieval.
     candidates: int = Field(40, ge=5, le=500, description="Dense and lexical candidates each.")
     top_k: int = Field(4, ge=1, le=30, description="Passages put in the prompt.")
-    # As often holding the gold answer as longer excerpts, for a shorter prompt:
-    # docs/decisions/0007-shorter-excerpts.md.
-    passage_chars: int = Field(
-        320, ge=80, le=4000, description="Longest excerpt of one passage put in the prompt."
-    )
     context_chars: int | None = Field(
         None,
         ge=80,
@@ -84,57 +89,13 @@ class Settings(BaseSettings):
         description="Budget of excerpt characters for all passages together (prompt length, "
         "hence time to first token); none = top_k x passage_chars.",
     )
-    context_ratio: float = Field(
-        0.6, ge=0, le=1, description="Passages scoring under this share of the best are left out."
-    )
     per_article_cap: int = Field(2, ge=1, le=10, description="Most passages from one article.")
-    # Off: it lost more answers than it won (docs/decisions/0019-opening-sentences.md).
-    lead_passages: bool = Field(
-        False,
-        description="An article with two passages in the prompt, neither its opening, gives "
-        "the weaker one's place to its opening chunk.",
-    )
-    # News states its key fact first; the value that won answers and lost none:
-    # docs/decisions/0019-opening-sentences.md.
-    lead_bonus: float = Field(
-        0.2,
-        ge=0,
-        le=2,
-        description="Excerpt score added to the first sentences of an article's opening chunk.",
-    )
-    # Under every answerable dev question's best passage, over most null ones:
-    # docs/decisions/0001-abstention-threshold.md.
-    abstain_threshold: float = Field(
-        0.30, description="Below this best relevance score, abstain without asking the model."
-    )
     # The passage read alone recovers answers the model overlooked among four; the similarity
     # floor keeps weak passages from producing wrong ones:
     # docs/decisions/0004-second-reading-after-refusal.md.
     focus_retry: bool = Field(
         True,
         description="When the model refuses, have it read the best passage again on its own.",
-    )
-    focus_similarity: float = Field(
-        0.45, ge=0, le=1, description="Least similarity of that passage for the second reading."
-    )
-    # A short first excerpt sometimes cuts off the sentence that answers; the second reading
-    # shows the best passage at up to this length, a whole chunk
-    # (docs/decisions/0007-shorter-excerpts.md).
-    focus_chars: int = Field(
-        800,
-        ge=80,
-        le=4000,
-        description="Longest excerpt of the best passage on the second reading.",
-    )
-    # Under the probabilities of the refusals of unanswerable questions, over most refusals
-    # of answerable ones: docs/decisions/0018-doubted-refusals.md.
-    overrule_refusal_below: float = Field(
-        0.25,
-        ge=0,
-        le=1,
-        description="A refusal the model gives a lower probability than this is replaced by "
-        "its best reply that is not a refusal, if every sentence of it is cited and supported "
-        "(needs a model that reports probabilities: the embedded one); 0 = never.",
     )
     coverage_check: bool = Field(
         True,
@@ -184,6 +145,84 @@ class Settings(BaseSettings):
         None,
         description="Name of the environment variable holding 'user:password' pairs "
         "(comma-separated): the page's login (needed off loopback).",
+    )
+
+    # ---- Tuning -------------------------------------------------------------------------
+    # Numbers chosen by measurement rather than set by a user. Each points to the decision
+    # record with its question, command and numbers (docs/decisions/); change one only with
+    # a run that compares (`byline eval compare`).
+    # As often holding the gold answer as longer excerpts, for a shorter prompt:
+    # docs/decisions/0007-shorter-excerpts.md.
+    passage_chars: int = Field(
+        320, ge=80, le=4000, description="Longest excerpt of one passage put in the prompt."
+    )
+    context_ratio: float = Field(
+        0.6, ge=0, le=1, description="Passages scoring under this share of the best are left out."
+    )
+    # News states its key fact first; the value that won answers and lost none:
+    # docs/decisions/0019-opening-sentences.md.
+    lead_bonus: float = Field(
+        0.2,
+        ge=0,
+        le=2,
+        description="Excerpt score added to the first sentences of an article's opening chunk.",
+    )
+    # Cosine similarity depends on the embedder, so the floor is calibrated per embedding
+    # model: under every answerable dev question's best passage, over most null ones
+    # (docs/decisions/0001-abstention-threshold.md).
+    abstain_thresholds: dict[str, float] = Field(
+        default_factory=lambda: dict(CALIBRATED_ABSTAIN),
+        description="Per embedding model: below this best relevance, abstain without asking "
+        "the model.",
+    )
+    abstain_threshold: float | None = Field(
+        None,
+        description="One floor for any embedder, instead of its calibrated one (none = the "
+        "calibrated value).",
+    )
+    focus_similarity: float = Field(
+        0.45, ge=0, le=1, description="Least similarity of that passage for the second reading."
+    )
+    # A short first excerpt sometimes cuts off the sentence that answers; the second reading
+    # shows the best passage at up to this length, a whole chunk
+    # (docs/decisions/0007-shorter-excerpts.md).
+    focus_chars: int = Field(
+        800,
+        ge=80,
+        le=4000,
+        description="Longest excerpt of the best passage on the second reading.",
+    )
+    # Under the probabilities of the refusals of unanswerable questions, over most refusals
+    # of answerable ones: docs/decisions/0018-doubted-refusals.md.
+    overrule_refusal_below: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="A refusal the model gives a lower probability than this is replaced by "
+        "its best reply that is not a refusal, if every sentence of it is cited and supported "
+        "(needs a model that reports probabilities: the embedded one); 0 = never.",
+    )
+    # Least support (word coverage and embedding similarity, 0-1) for a passage to back a
+    # sentence: under it a citation is not shown (docs/decisions/0020-clause-citation-thresholds.md).
+    support_threshold: float = Field(
+        0.45, ge=0, le=1, description="Least support of a sentence by a passage to cite it."
+    )
+    # For a question in clauses: a source is cited for a clause it backs this well, and a
+    # cited source that backs no clause above the floor is removed
+    # (docs/decisions/0020-clause-citation-thresholds.md).
+    clause_threshold: float = Field(
+        0.35, ge=0, le=1, description="Least support of a question clause to cite its source."
+    )
+    clause_floor: float = Field(
+        0.25, ge=0, le=1, description="A cited source backing no clause above this is removed."
+    )
+    # Set before measuring, not fitted (docs/decisions/0029-evidence-quotes.md).
+    evidence_kind_bonus: float = Field(
+        0.3,
+        ge=0,
+        le=2,
+        description="Evidence score added to a sentence holding the kind of thing asked for "
+        "(a number for 'how many', a name for 'who') that the question does not.",
     )
 
     @classmethod
@@ -241,6 +280,15 @@ class Settings(BaseSettings):
         from rag.embeddings import embed_identity
 
         return embed_identity(self.embed_model, self.embed_backend)
+
+    def relevance_floor(self) -> tuple[float, bool]:
+        """The abstention floor for the configured embedder, and whether it is calibrated
+        (set by hand, or measured for this embedding model)."""
+        if self.abstain_threshold is not None:
+            return self.abstain_threshold, True
+        if self.embed_model in self.abstain_thresholds:
+            return self.abstain_thresholds[self.embed_model], True
+        return UNCALIBRATED_ABSTAIN, False
 
     def public_dict(self) -> dict[str, Any]:
         """The resolved settings as JSON-ready values (no secrets are ever stored here)."""

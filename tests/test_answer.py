@@ -11,7 +11,7 @@ from rag.answer import Answer
 from rag.citations import is_refusal, parse_markers, split_answer, with_markers
 from rag.events import Token
 from rag.instructions import OMITTED
-from rag.retrieval.context import build_sources, pick_context, pick_diverse, with_leads
+from rag.retrieval.context import build_sources, pick_context, pick_diverse
 from rag.retrieval.hits import Hit
 from rag.testing import FakeChatModel, prompt_sources
 from tests.helpers import write_articles
@@ -230,18 +230,6 @@ def _chunk(article_id: str, index: int, score: float = 1.0) -> Hit:
     return hit
 
 
-def test_an_article_without_its_opening_gives_its_weakest_place_to_it() -> None:
-    chosen = [_chunk("a", 2), _chunk("b", 0), _chunk("a", 3), _chunk("c", 4)]
-    leads = {"a": _chunk("a", 0), "c": _chunk("c", 0)}
-    out = with_leads(chosen, leads)
-    # "a" had two passages and no opening: its lower-ranked one gives way; "c" had only one
-    assert [h.chunk_id for h in out] == ["a:2", "b:0", "a:0", "c:4"]
-    assert out[2].signals.get("lead") == 1.0
-    # an article whose opening is already chosen keeps its passages
-    chosen = [_chunk("a", 0), _chunk("a", 3)]
-    assert with_leads(chosen, {"a": _chunk("a", 0)}) == chosen
-
-
 def test_the_lead_sentence_of_an_opening_scores_more(embedder) -> None:
     lead = "Colombo. Sri Lanka is bankrupt, its prime minister said on Tuesday."
     later = "We now negotiate as a bankrupt country, which is harder, he told parliament."
@@ -255,34 +243,6 @@ def test_the_lead_sentence_of_an_opening_scores_more(embedder) -> None:
         assert expected in src.passage, (bonus, src.passage)
     (src,) = build_sources(question, [inner], embedder, max_passage_chars=90, lead_bonus=1.0)
     assert later in src.passage
-
-
-def test_the_prompt_gets_the_opening_of_an_article_read_in_two_later_passages(
-    tmp_path, embedder
-) -> None:
-    docs = tmp_path / "long"
-    docs.mkdir()
-    opening = "Harbour City. The council closed the old harbour bridge on Monday for good."
-    body = " ".join(
-        f"Ferry route {i} carries commuters across the harbour daily." for i in range(12)
-    )
-    (docs / "bridge.md").write_text(
-        f'---\nid: bridge\ntitle: "Harbour news"\nsource: Courier\n'
-        f"published_at: 2025-01-02\n---\n{opening} {body}\n",
-        encoding="utf-8",
-    )
-    prompts = {}
-    for leads in (False, True):
-        fake = FakeChatModel(mode="cite")
-        settings = {"chunk_size": 200, "chunk_overlap": 0, "lead_passages": leads}
-        byline = open_with(
-            tmp_path / f"idx-{leads}", embedder, fake, abstain_threshold=0.0, **settings
-        )
-        byline.ingest([docs])
-        byline.ask("Which ferry route carries commuters across the harbour daily?")
-        prompts[leads] = prompt_sources(fake.prompts[-1])
-    assert "closed the old harbour bridge" not in " ".join(prompts[False].values())
-    assert "closed the old harbour bridge" in " ".join(prompts[True].values())
 
 
 def test_context_budget_trims_passages_to_the_question(embedder) -> None:

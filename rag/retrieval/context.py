@@ -108,21 +108,6 @@ def pick_context(
     return chosen
 
 
-def with_leads(chosen: Sequence[Hit], leads: dict[str, Hit]) -> list[Hit]:
-    """News puts its key fact first. An article with two or more chosen passages, none of them
-    its opening chunk, gives the place of its lowest-ranked one to its opening (``leads``: the
-    opening chunk of each article, by article id), so the prompt holds the article's lead."""
-    out = list(chosen)
-    for article_id in dict.fromkeys(h.article_id for h in chosen):
-        mine = [i for i, h in enumerate(out) if h.article_id == article_id]
-        lead = leads.get(article_id)
-        if len(mine) < 2 or lead is None or any(out[i].chunk_index == 0 for i in mine):
-            continue
-        lead.signals["lead"] = 1.0
-        out[mine[-1]] = lead
-    return out
-
-
 def _best_window(scores: list[float], lengths: list[int], budget: int) -> tuple[int, int]:
     """Grow a window of sentences from the best one, taking the better neighbour each time."""
     best = int(np.argmax(scores))

@@ -11,6 +11,7 @@ behaviour is a new step here, not a flag threaded through the chain.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,8 @@ from rag.steps.guards import (
 )
 from rag.steps.recoveries import DoubtedRefusal, ScoresReplies, SecondReading
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Steps:
@@ -39,15 +42,24 @@ class Steps:
         return [s.name for s in (*self.guards, *self.recoveries, *self.checks)]
 
 
-def default_steps(settings: Settings, support_threshold: float) -> Steps:
+def default_steps(settings: Settings) -> Steps:
     """Byline's answer path, from the settings (each step's switch and numbers)."""
+    floor, calibrated = settings.relevance_floor()
+    if not calibrated:
+        log.warning(
+            "no abstention floor is calibrated for embed_model=%r: using %.2f; measure one "
+            "(docs/decisions/0001-abstention-threshold.md) and set abstain_thresholds",
+            settings.embed_model,
+            floor,
+        )
+    support_threshold = settings.support_threshold
     return Steps(
         guards=[
             InstructionsOnly(),
             NoPassages(),
             AbsentOutlets(enabled=settings.coverage_check),
             UnmatchedNames(enabled=settings.coverage_check),
-            RelevanceFloor(threshold=settings.abstain_threshold),
+            RelevanceFloor(threshold=floor, calibrated=calibrated),
         ],
         recoveries=[
             DoubtedRefusal(below=settings.overrule_refusal_below),

@@ -83,9 +83,11 @@ class UnmatchedNames:
 @dataclass
 class RelevanceFloor:
     """The best passage is not relevant enough to the whole question (cosine similarity; a
-    clause leader's similarity is to its clause only, so it does not count)."""
+    clause leader's similarity is to its clause only, so it does not count). ``calibrated``
+    is False for an embedder the floor was never measured for: its record says so."""
 
     threshold: float
+    calibrated: bool = True
     name: str = "relevance_floor"
 
     def __call__(self, prep: Prepared, chain: AnswerChain) -> StepRecord:
@@ -98,4 +100,10 @@ class RelevanceFloor:
             if best < self.threshold
             else None
         )
-        return _record(self.name, reason, best=round(best, 4), threshold=self.threshold)
+        return _record(
+            self.name,
+            reason,
+            best=round(best, 4),
+            threshold=self.threshold,
+            calibrated=self.calibrated,
+        )
