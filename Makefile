@@ -39,12 +39,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix rag ui evals tests
 
 # Lint, the tests (the real embedder and the embedded chat model included), the smoke eval with
-# the embedded model gated by evals/thresholds.toml, and, where ../shared/data is present, the
+# the embedded model gated by evals/thresholds.toml and by the regression band against
+# evals/baselines/smoke.json, and, where ../shared/data is present, the
 # real-news suites: MultiHop-RAG retrieval (gated) and a 20-query answer sample (gated), and a
 # 20-question RealTime QA answer sample over those questions' own articles (gated).
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
-	$(BIN)/byline eval --suite smoke --check --no-progress
+	$(BIN)/byline eval --suite smoke --check --baseline evals/baselines/smoke.json --no-progress
 	@if [ -d ../shared/data/multihop-rag-subset ]; then \
 	  $(BIN)/byline eval --suite multihop-rag --retrieval-only --check --no-progress && \
 	  $(BIN)/byline eval --suite multihop-rag --limit 20 --sample 0 --check \

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.compare import Comparison, compare
+from evals.datasets import PROJECT_ROOT
 
 #: Fields of a record a baseline keeps: enough to pair, classify and read a changed question.
 BASELINE_FIELDS = (
@@ -31,9 +32,15 @@ BASELINE_FIELDS = (
 
 def baseline_document(doc: dict[str, Any], source: str | None = None) -> dict[str, Any]:
     """A baseline from a result document: its provenance, aggregate and slimmed records."""
-    keep = ("suite", "date", "git_commit", "prompt_hash", "models", "options", "dataset")
+    keep = ("suite", "date", "git_commit", "prompt_hash", "models", "options")
+    dataset = dict(doc.get("dataset") or {})
+    if dataset.get("path"):  # a committed file names the eval set inside the project
+        path = Path(dataset["path"])
+        if path.is_relative_to(PROJECT_ROOT):
+            dataset["path"] = str(path.relative_to(PROJECT_ROOT))
     return {
         **{k: doc.get(k) for k in keep},
+        "dataset": dataset,
         "baseline_of": source or doc.get("source"),
         "aggregate": doc["aggregate"],
         "items": [{k: r.get(k) for k in BASELINE_FIELDS if k in r} for r in doc["items"]],

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from evals.registry import HEADLINE, METRICS, format_value, lookup
+from evals.registry import HEADLINE, METRICS, lookup, show
 
 CHANGES = (
     ("right_to_wrong", "right → wrong"),
@@ -153,7 +153,7 @@ def render(cmp: Comparison) -> str:
     lines.append(f"{'metric'.ljust(width)}  {'A':>8}  {'B':>8}  {'B - A':>8}")
     for d in cmp.deltas:
         lines.append(
-            f"{d.metric.ljust(width)}  {format_value(d.a):>8}  {format_value(d.b):>8}  "
+            f"{d.metric.ljust(width)}  {show(d.metric, d.a):>8}  {show(d.metric, d.b):>8}  "
             f"{_signed(d.delta):>8}  {d.verdict}".rstrip()
         )
     lines += [

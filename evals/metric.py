@@ -64,10 +64,15 @@ class Metric:
         return self.compute(rs)
 
 
-def format_value(value: Any) -> str:
-    """A metric value for a table: floats to three decimals, None as a dash."""
+def format_value(value: Any, kind: Kind | None = None) -> str:
+    """A metric value for a table: shares and scores to three decimals, seconds to two,
+    characters whole; None as a dash."""
     if value is None:
         return "—"
     if isinstance(value, float):
+        if kind == "chars":
+            return f"{value:,.0f}"
+        if kind == "seconds":
+            return f"{value:.2f}"
         return f"{value:.3f}"
     return str(value)

@@ -249,6 +249,12 @@ STAGE_DESCRIPTION = (
 HEADLINE = tuple(name for name, m in METRICS.items() if m.headline)
 
 
+def show(name: str, value: Any) -> str:
+    """``value`` of the metric ``name`` formatted for a table by the metric's kind."""
+    metric = lookup(name)
+    return format_value(value, metric.kind if metric else None)
+
+
 def lookup(name: str) -> Metric | None:
     """The registered metric of that name; a per-stage latency gets a generic entry."""
     if name in METRICS:
@@ -258,4 +264,4 @@ def lookup(name: str) -> Metric | None:
     return None
 
 
-__all__ = ["HEADLINE", "METRICS", "Metric", "Records", "format_value", "lookup"]
+__all__ = ["HEADLINE", "METRICS", "Metric", "Records", "format_value", "lookup", "show"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evals.registry import HEADLINE, format_value
+from evals.registry import HEADLINE, format_value, show
 
 PLOTS = {
     "by_type": "by_type.png",
@@ -164,7 +164,7 @@ def write_report(doc: dict[str, Any], run_dir: Path) -> Path:
         "## Headline metrics",
         "",
         _table(
-            [(k, format_value(agg.get(k))) for k in HEADLINE if agg.get(k) is not None],
+            [(k, show(k, agg.get(k))) for k in HEADLINE if agg.get(k) is not None],
             ("metric", "value"),
         ),
         "",
@@ -218,7 +218,7 @@ def write_report(doc: dict[str, Any], run_dir: Path) -> Path:
 
 def headline_table(agg: dict[str, Any]) -> str:
     """The headline metrics the run measured, as a plain-text table for the terminal."""
-    rows = [(k, format_value(agg.get(k))) for k in HEADLINE if agg.get(k) is not None]
+    rows = [(k, show(k, agg.get(k))) for k in HEADLINE if agg.get(k) is not None]
     width = max((len(k) for k, _ in rows), default=10)
     lines = [f"{'metric'.ljust(width)}  value", f"{'-' * width}  -----"]
     lines += [f"{k.ljust(width)}  {v}" for k, v in rows]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.registry import GROUPS, HEADLINE, METRICS, STAGE_DESCRIPTION, format_value
+from evals.registry import GROUPS, HEADLINE, METRICS, STAGE_DESCRIPTION, show
 
 
 class SummaryError(ValueError):
@@ -75,7 +75,7 @@ def latest_numbers(docs: Sequence[dict[str, Any]]) -> str:
     ]
     lines += ["", "| metric | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
     for name in rows:
-        values = [format_value((d.get("aggregate") or {}).get(name)) for d in docs]
+        values = [show(name, (d.get("aggregate") or {}).get(name)) for d in docs]
         lines.append(f"| `{name}` | " + " | ".join(values) + " |")
     return "\n".join(lines)
 
