@@ -44,6 +44,8 @@ def test_figures_and_negations_make_a_different_statement() -> None:
     assert not states_differently("Acme plans 75 billion.", "Acme plans 75 billion.", "")
     assert not states_differently("Acme plans 75 billion in 2025.", "Acme said in 2026.", "")
     assert states_differently("Acme holds the right.", "Acme no longer holds the right.", "")
+    # a bare "not" is everyday news prose, not a change of state
+    assert not states_differently("Acme funds it.", "Acme has not said how it funds it.", "")
     # a sentence about someone else does not contradict a claim about Acme
     assert not states_differently("Acme plans 75 billion.", "Zenith plans 93 billion.", "")
 

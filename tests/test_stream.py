@@ -181,3 +181,15 @@ def test_a_follow_up_keeps_its_subject_when_the_rewrite_loses_it(index, embedder
     assert [s["article_id"] for s in answer.read].index("rofr") < (
         [s["article_id"] for s in alone.read] + ["rofr"]
     ).index("rofr")
+
+
+def test_a_bare_yes_is_shown_with_the_support_of_the_question(index, embedder) -> None:
+    """ "Yes [1]." states nothing of its own: its citation stands for what backs the question,
+    and the support shown is that one, not the near-zero support of the word "Yes"."""
+    byline = open_with(index, embedder, FakeChatModel(mode="cite"))
+    read = list(byline.stream(ROFR_Q))[-1].read
+    rofr = next(s["n"] for s in read if s["article_id"] == "rofr")
+    fake = FakeChatModel(mode="script", responses=[f"Yes [{rofr}]."])
+    answer = open_with(index, embedder, fake).ask(ROFR_Q)
+    assert not answer.abstained and [c.article_id for c in answer.citations] == ["rofr"]
+    assert answer.citations[0].support >= 0.45

@@ -33,8 +33,10 @@ _OPENERS = frozenset(
     "a an the in on at it its this that these those there he she they we i but and or so yes "
     "no instead earlier later according after before while when as if under over".split()
 )
+# Words that end or undo a state ("no longer", "rescinded"); a bare "not" is too common in
+# news ("has not said how much") to mark a change.
 _NEGATION = re.compile(
-    r"\b(?:no longer|not|never|ended|ends|removed|rescinded|revoked|scrapped|withdrawn|"
+    r"\b(?:no longer|ended|ends|removed|rescinded|revoked|scrapped|withdrawn|"
     r"cancel(?:l)?ed|dropped|abandoned|reversed)\b",
     re.I,
 )

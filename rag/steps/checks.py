@@ -68,6 +68,7 @@ class HideUnbacked:
         question_support = self._question_support(chain, prep)
         clause = set(checked.clause_cited)
         hidden: list[dict[str, object]] = []
+        backing: dict[int, float] = {}  # the support each kept citation is kept for
         for i, sentence in enumerate(checked.sentences):
             keep = []
             for n in sentence.citations:
@@ -76,6 +77,7 @@ class HideUnbacked:
                     score = question_support.get(n, 0.0)
                 if score >= self.threshold or (i == 0 and n in clause):
                     keep.append(n)
+                    backing[n] = max(backing.get(n, 0.0), score)
                 else:
                     hidden.append({"sentence": i, "n": n, "support": round(score, 4)})
             if keep != sentence.citations:
@@ -88,6 +90,8 @@ class HideUnbacked:
         still = {n for s in checked.sentences for n in s.citations}
         dropped = [c for c in checked.citations if c.n not in still]
         checked.citations = [c for c in checked.citations if c.n in still]
+        for c in checked.citations:  # "Yes [1]." is backed by what backs the question
+            c.support = round(max(c.support, backing.get(c.n, 0.0)), 4)
         checked.text = " ".join(s.text for s in checked.sentences)
         backed = any(s.citations for s in checked.sentences)
         detail = {"hidden": hidden, "also_read": [c.n for c in dropped], "backed": backed}
