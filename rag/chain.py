@@ -162,7 +162,14 @@ class AnswerChain:
             conversation = Conversation.from_history(history)
             k = self.settings.candidates
             result = retrieve_follow_up(
-                self.retriever, standalone, news, conversation, k, day, filters
+                self.retriever,
+                standalone,
+                news,
+                conversation,
+                k,
+                day,
+                filters,
+                self.settings.followup_cited_weight,
             )
         else:
             result = self.retriever.retrieve(

@@ -216,6 +216,22 @@ class Settings(BaseSettings):
     clause_floor: float = Field(
         0.25, ge=0, le=1, description="A cited source backing no clause above this is removed."
     )
+    # Set before measuring, not fitted (docs/decisions/0030-checks-a-reader-can-trust.md).
+    conflict_days: int = Field(
+        3,
+        ge=0,
+        le=60,
+        description="Reports this many days apart or closer, from different publishers, that "
+        "state a claim differently are a conflict (each attributed); further apart, the later "
+        "one is an update.",
+    )
+    followup_cited_weight: float = Field(
+        0.5,
+        ge=0,
+        le=2,
+        description="Weight, in a follow-up's fused ranking, of the passages of the articles "
+        "the previous answer cited.",
+    )
     # Set before measuring, not fitted (docs/decisions/0029-evidence-quotes.md).
     evidence_kind_bonus: float = Field(
         0.3,

@@ -19,10 +19,7 @@ from rag.retrieval.hits import Hit
 from rag.retrieval.retriever import NewsRetriever, Retrieval
 from rag.store import where_clause
 
-# The previous answer's articles count half as much as a fresh search: they are where the
-# conversation was, not necessarily where the new question goes.
-CITED_WEIGHT = 0.5
-CITED_PASSAGES = 6
+CITED_PASSAGES = 6  # passages of the previously cited articles taken as candidates
 
 
 @dataclass
@@ -61,9 +58,11 @@ def retrieve_follow_up(
     k: int,
     as_of: date | None,
     filters: Filters,
+    cited_weight: float = 0.5,
 ) -> Retrieval:
     """The rewritten question's retrieval, fused with the earlier question + this one, and
-    with the passages of the previously cited articles that best match the rewrite."""
+    with the passages of the previously cited articles that best match the rewrite (at
+    ``cited_weight``: where the conversation was, not necessarily where it goes)."""
     main = retriever.retrieve(standalone, k=k, as_of=as_of, filters=filters)
     rankings: list[list[Hit]] = [main.hits]
     weights = [1.0]
@@ -73,7 +72,7 @@ def retrieve_follow_up(
         weights.append(1.0)
     if conversation.cited_articles:
         rankings.append(_cited_passages(retriever, standalone, conversation, as_of, filters))
-        weights.append(CITED_WEIGHT)
+        weights.append(cited_weight)
     if len(rankings) == 1:
         return main
     by_id: dict[str, Hit] = {}

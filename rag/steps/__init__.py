@@ -74,7 +74,7 @@ def default_steps(settings: Settings) -> Steps:
             CiteCheck(),
             HideUnbacked(threshold=support_threshold),
             FiguresInPassages(),
-            ReportedChanges(threshold=support_threshold),
+            ReportedChanges(threshold=support_threshold, same_days=settings.conflict_days),
             OneNumberPerArticle(),
         ],
     )

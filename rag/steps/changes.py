@@ -40,7 +40,6 @@ _NEGATION = re.compile(
     r"cancel(?:l)?ed|dropped|abandoned|reversed)\b",
     re.I,
 )
-SAME_DAYS = 3  # reports this close together describe the same state: a difference is a conflict
 
 
 def _day(source: Source) -> date | None:
@@ -95,7 +94,9 @@ class _Finding:
     later: bool
 
 
-def _findings(chain: AnswerChain, prep: Prepared, checked: CheckedAnswer, threshold: float):
+def _findings(
+    chain: AnswerChain, prep: Prepared, checked: CheckedAnswer, threshold: float, same_days: int
+):
     by_n = {s.n: s for s in prep.sources}
     cited_everywhere = {n for s in checked.sentences for n in s.citations}
     pieces: list[Source] = []
@@ -120,7 +121,7 @@ def _findings(chain: AnswerChain, prep: Prepared, checked: CheckedAnswer, thresh
         passages = " ".join(c.passage for c in cited)
         for j, piece in enumerate(pieces):
             day = _day(piece)
-            other_publisher = abs((day - newest).days) <= SAME_DAYS and (
+            other_publisher = abs((day - newest).days) <= same_days and (
                 piece.hit.source not in publishers
             )
             later = day > newest and not other_publisher
@@ -184,6 +185,7 @@ class ReportedChanges:
     publisher's figure is attributed to each publisher."""
 
     threshold: float
+    same_days: int = 3  # closer than this, another publisher's figure is a conflict
     enabled: bool = True
     name: str = "reported_changes"
 
@@ -192,7 +194,7 @@ class ReportedChanges:
     ) -> tuple[CheckedAnswer, StepRecord]:
         if not self.enabled or checked.refused or not checked.sentences:
             return checked, StepRecord("check", self.name, "skipped")
-        findings = _findings(chain, prep, checked, self.threshold)
+        findings = _findings(chain, prep, checked, self.threshold, self.same_days)
         if not findings:
             return checked, StepRecord("check", self.name, "pass")
         by_n = {s.n: s for s in prep.sources}
