@@ -19,6 +19,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 SEARCH_PASSAGES = 4  # passages searched per article asked for, so articles group their matches
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default .byline).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+SourceOpt = Annotated[
+    list[str] | None, typer.Option(help="Only this publisher (repeatable).", metavar="NAME")
+]
+SinceOpt = Annotated[
+    str | None, typer.Option(help="Published on or after this day.", metavar="YYYY-MM-DD")
+]
+UntilOpt = Annotated[
+    str | None, typer.Option(help="Published on or before this day.", metavar="YYYY-MM-DD")
+]
 
 
 def _plain_flags(params: list[Any]) -> list[Any]:
@@ -158,15 +167,9 @@ def search(
     query: Annotated[str, typer.Argument(help="What to look for.", metavar="QUERY")],
     index: IndexOpt = None,
     k: Annotated[int, typer.Option("-k", help="How many articles.")] = 10,
-    source: Annotated[
-        list[str] | None, typer.Option(help="Only this publisher (repeatable).", metavar="NAME")
-    ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Published on or after this day.", metavar="YYYY-MM-DD")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Published on or before this day.", metavar="YYYY-MM-DD")
-    ] = None,
+    source: SourceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Hybrid search over the indexed passages, grouped by article (its best passage first)."""
@@ -193,15 +196,9 @@ def ask(
     llm: Annotated[
         str | None, typer.Option(help="Chat model spec, e.g. openai:gpt-4o-mini.")
     ] = None,
-    source: Annotated[
-        list[str] | None, typer.Option(help="Only this publisher (repeatable).", metavar="NAME")
-    ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Published on or after this day.", metavar="YYYY-MM-DD")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Published on or before this day.", metavar="YYYY-MM-DD")
-    ] = None,
+    source: SourceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question from the indexed articles, citing them, or say they don't say."""

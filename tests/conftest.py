@@ -53,3 +53,16 @@ def real_embedder():
     from rag.embeddings import SentenceTransformerEmbeddings
 
     return SentenceTransformerEmbeddings("all-MiniLM-L6-v2")
+
+
+@pytest.fixture
+def index(tmp_path: Path, embedder) -> Path:
+    """An index of the small test articles (``tests.helpers.write_articles``), hash-embedded."""
+    from rag import Byline
+    from tests.helpers import write_articles
+
+    path = tmp_path / "idx"
+    Byline.open(path, embedder=embedder, embed_model="hash").ingest(
+        [write_articles(tmp_path / "docs")]
+    )
+    return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 ARTICLES = {
     "rofr": (
@@ -41,3 +42,14 @@ def write_articles(folder: Path, keys: list[str] | None = None) -> Path:
             encoding="utf-8",
         )
     return folder
+
+
+def open_fake(index: Path, embedder: Any, fake: Any, **overrides: Any) -> Any:
+    """A Byline on ``index`` answering with the scripted ``fake`` model (a low abstention
+    floor, since the hash embedder's similarities run lower than a real model's)."""
+    from rag import Byline
+
+    overrides.setdefault("abstain_threshold", 0.05)
+    return Byline.open(
+        index, embedder=embedder, embed_model="hash", chat_model=fake, llm="fake:cite", **overrides
+    )

@@ -14,25 +14,12 @@ from rag.instructions import OMITTED
 from rag.retrieval.context import build_sources, pick_context, pick_diverse
 from rag.retrieval.hits import Hit
 from rag.testing import FakeChatModel, prompt_sources
-from tests.helpers import write_articles
+from tests.helpers import open_fake, write_articles
 
 ROFR_Q = "Who holds a right of first refusal on new OpenAI capacity?"
 
 
-@pytest.fixture
-def index(tmp_path: Path, embedder) -> Path:
-    path = tmp_path / "idx"
-    Byline.open(path, embedder=embedder, embed_model="hash").ingest(
-        [write_articles(tmp_path / "docs")]
-    )
-    return path
-
-
-def open_with(index: Path, embedder, fake: FakeChatModel, **kw) -> Byline:
-    kw.setdefault("abstain_threshold", 0.05)
-    return Byline.open(
-        index, embedder=embedder, embed_model="hash", chat_model=fake, llm="fake:cite", **kw
-    )
+open_with = open_fake
 
 
 def test_marker_parsing() -> None:

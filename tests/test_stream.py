@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from rag import Answer, Byline, Evidence, Retrieved, Stage, Token
+from rag import Answer, Evidence, Retrieved, Stage, Token
 from rag.testing import FakeChatModel
-from tests.helpers import write_articles
+from tests.helpers import open_fake
 
 ROFR_Q = "Who holds a right of first refusal on new OpenAI capacity?"
 CONTRACT = (Retrieved, Evidence, Token, Answer)
 
 
-@pytest.fixture
-def index(tmp_path: Path, embedder) -> Path:
-    path = tmp_path / "idx"
-    Byline.open(path, embedder=embedder, embed_model="hash").ingest(
-        [write_articles(tmp_path / "docs")]
-    )
-    return path
-
-
-def open_with(index: Path, embedder, fake: FakeChatModel, **kw) -> Byline:
-    kw.setdefault("abstain_threshold", 0.05)
-    return Byline.open(
-        index, embedder=embedder, embed_model="hash", chat_model=fake, llm="fake:cite", **kw
-    )
+open_with = open_fake
 
 
 def kinds(events: list) -> list[type]:
