@@ -5,9 +5,13 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.byline-installed
-EXTRAS ?= local,dev
+DEV_STAMP := $(VENV)/.byline-dev-installed
+# What the chat page needs (the embedded model and its runtime), and on top of it what the
+# tests, the evals and the benchmarks need.
+EXTRAS     ?= local
+DEV_EXTRAS ?= local,dev,bench
 
-.PHONY: install browser chat test lint format eval bench clean
+.PHONY: install install-dev browser chat test lint format eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +23,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e '.[$(EXTRAS)]'
 	touch $@
 
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install -e '.[$(DEV_EXTRAS)]'
+	touch $@
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 # The browser tests drive Debian's Chromium (never a browser build downloaded by a test tool).
 browser:
@@ -30,11 +40,11 @@ browser:
 chat: $(STAMP)
 	$(BIN)/byline chat --demo
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check rag ui evals tests
 	$(BIN)/ruff format --check rag ui evals tests
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff format rag ui evals tests
 	$(BIN)/ruff check --fix rag ui evals tests
 
@@ -43,7 +53,7 @@ format: $(STAMP)
 # evals/baselines/smoke.json, and, where ../shared/data is present, the
 # real-news suites: MultiHop-RAG retrieval (gated) and a 20-query answer sample (gated), and a
 # 20-question RealTime QA answer sample over those questions' own articles (gated).
-test: $(STAMP) browser lint
+test: $(DEV_STAMP) browser lint
 	$(BIN)/python -m pytest
 	$(BIN)/byline eval --suite smoke --check --baseline evals/baselines/smoke.json --no-progress
 	@if [ -d ../shared/data/multihop-rag-subset ]; then \
@@ -56,10 +66,10 @@ test: $(STAMP) browser lint
 	    --no-progress; \
 	else echo "../shared/data/realtimeqa not found: RealTime QA sample skipped"; fi
 
-eval: $(STAMP)
+eval: $(DEV_STAMP)
 	$(BIN)/byline eval --suite smoke
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m evals.bench_ingest
 
 clean:

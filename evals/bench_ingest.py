@@ -127,8 +127,16 @@ def naive_documents(files: Sequence[Path], settings: Any) -> list[Any]:
 
 def bench_naive(files: Sequence[Path], settings: Any, persist_dir: Path) -> dict[str, Any]:
     """``Chroma.from_documents`` with ``HuggingFaceEmbeddings`` on the same chunks and model."""
-    from langchain_chroma import Chroma
-    from langchain_huggingface import HuggingFaceEmbeddings
+    try:
+        from langchain_chroma import Chroma
+        from langchain_huggingface import HuggingFaceEmbeddings
+    except ImportError:
+        from rag.errors import RagError
+
+        raise RagError(
+            "the naive LangChain recipe needs the bench extra: pip install '.[bench]' "
+            "(or run with --no-naive)"
+        ) from None
 
     from rag.embeddings import resolve_model_path
 
