@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -311,6 +312,30 @@ class Byline:
             warm_up(model)
         return time.perf_counter() - started
 
+    async def astream(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        as_of: date | datetime | str | None = None,
+        filters: Filters | dict[str, Any] | None = None,
+        llm: str | BaseChatModel | None = None,
+    ) -> AsyncIterator[Event]:
+        """``stream`` for asyncio code: the same events, in the same order. The answer is made
+        in a worker thread (retrieval and the embedded model block), so the event loop stays
+        free while the model reads."""
+        events = iter(self.stream(question, history, as_of, filters, llm))
+        done = object()
+        try:
+            while True:
+                event = await asyncio.to_thread(next, events, done)
+                if event is done:
+                    return
+                yield event
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                await asyncio.to_thread(close)
+
     def ask(
         self,
         question: str,
@@ -377,3 +402,9 @@ class AskRunnable(Runnable[Any, Answer]):
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Event]:
         yield from self.byline.stream(**_ask_args(input))
+
+    async def astream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Event]:
+        async for event in self.byline.astream(**_ask_args(input)):
+            yield event

@@ -176,3 +176,18 @@ def test_a_bare_yes_is_shown_with_the_support_of_the_question(index, embedder) -
     answer = open_with(index, embedder, fake).ask(ROFR_Q)
     assert not answer.abstained and [c.article_id for c in answer.citations] == ["rofr"]
     assert answer.citations[0].support >= 0.45
+
+
+def test_astream_yields_the_same_events_in_the_same_order(index, embedder) -> None:
+    import asyncio
+
+    byline = open_with(index, embedder, FakeChatModel(mode="cite"))
+
+    async def collect() -> list:
+        return [event async for event in byline.astream(ROFR_Q)]
+
+    events = asyncio.run(collect())
+    assert kinds(events) == [Retrieved, Evidence, Token, Answer]
+    assert (
+        events[-1].text == open_with(index, embedder, FakeChatModel(mode="cite")).ask(ROFR_Q).text
+    )
