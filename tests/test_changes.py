@@ -122,3 +122,22 @@ def test_a_figure_no_source_gives_keeps_its_citation() -> None:
     draft.sentences[0] = Sentence("Acme Cloud plans 80 billion dollars [1].", [1], 0.5)
     out, record = FiguresInPassages()(chain, prep, draft)
     assert record.decision == "pass" and out.sentences[0].citations == [1]
+
+
+def test_an_earlier_report_the_cited_one_changed_is_named_after_it() -> None:
+    """The answer already gives the latest state: the earlier, different report is quoted
+    after it as what changed, dated and cited."""
+    chain = Chain()
+    prep = prepared(
+        QUESTION,
+        [
+            source(1, "late", "2025-10-29", "Desk", LATE),
+            source(2, "early", "2025-02-04", "Desk", EARLY),
+        ],
+    )
+    draft = checked(chain, prep, "Acme Cloud raised its 2025 plan to 93 billion dollars [1].")
+    out, record = ReportedChanges(threshold=0.45)(chain, prep, draft)
+    assert record.detail["earlier"] == [2] and record.detail["later"] == []
+    assert out.sentences[0].text.startswith("Desk reported on 29 Oct 2025:")
+    assert out.sentences[-1].text.startswith("Earlier, on 4 Feb 2025, Desk reported:")
+    assert "75 billion" in out.sentences[-1].text and out.sentences[-1].citations == [2]

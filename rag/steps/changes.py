@@ -92,6 +92,7 @@ class _Finding:
     end: int
     support: float
     later: bool
+    earlier: bool = False  # the report before the cited one: the state it changed
 
 
 def _findings(
@@ -117,6 +118,7 @@ def _findings(
         if not cited:
             continue
         newest = max(_day(c) for c in cited)
+        oldest = min(_day(c) for c in cited)
         publishers = {c.hit.source for c in cited}
         passages = " ".join(c.passage for c in cited)
         for j, piece in enumerate(pieces):
@@ -125,13 +127,24 @@ def _findings(
                 piece.hit.source not in publishers
             )
             later = day > newest and not other_publisher
-            if not (later or other_publisher):
+            earlier = day < oldest and not other_publisher
+            if not (later or earlier or other_publisher):
                 continue
             if support[i, j] < threshold:  # it must speak to the claim
                 continue
-            if states_differently(claims[i], piece.passage, passages):
+            # an earlier report's figure may well be in the newer passage, as what changed
+            if states_differently(claims[i], piece.passage, "" if earlier else passages):
                 found.append(
-                    _Finding(i, piece, piece.passage, piece.start, piece.end, support[i, j], later)
+                    _Finding(
+                        i,
+                        piece,
+                        piece.passage,
+                        piece.start,
+                        piece.end,
+                        support[i, j],
+                        later,
+                        earlier,
+                    )
                 )
     scale = _scales(" ".join(claims))
 
@@ -208,6 +221,10 @@ class ReportedChanges:
                 opening = f"The latest report, on {day}," if not lead else f"A report on {day}"
                 text = f"{opening} {says}: “{quote}”"
                 lead.append(Sentence(with_markers(text, [f.source.n]), [f.source.n], 1.0))
+            elif f.earlier:  # what the cited, newer report changed
+                said = "headlined" if f.start < 0 else "reported"
+                text = f"Earlier, on {day}, {f.source.hit.source} {said}: “{quote}”"
+                tail.append(Sentence(with_markers(text, [f.source.n]), [f.source.n], 1.0))
             else:
                 said = "headlined" if f.start < 0 else "reported"
                 text = f"{f.source.hit.source} {said} on {day}: “{quote}”"
@@ -222,16 +239,16 @@ class ReportedChanges:
                 said = f"{who} reported on {_long_day(_day(first))}"
                 updated = any(f.later and f.sentence == k for f in findings)
                 core = strip_markers(sentence.text)
-                sentence.text = with_markers(
-                    f"Earlier, {said}: {core}" if updated else f"{said}: {core}",
-                    sentence.citations,
-                )
+                # dated, and "Earlier" when a later report leads the answer
+                opening = f"Earlier, {said}" if updated else said
+                sentence.text = with_markers(f"{opening}: {core}", sentence.citations)
         checked.sentences = lead + checked.sentences + tail
         checked.citations.sort(key=lambda c: c.n)
         checked.text = " ".join(s.text for s in checked.sentences)
         detail = {
             "later": [f.source.n for f in findings if f.later],
-            "other_publishers": [f.source.n for f in findings if not f.later],
+            "earlier": [f.source.n for f in findings if f.earlier],
+            "other_publishers": [f.source.n for f in findings if not (f.later or f.earlier)],
         }
         return checked, StepRecord("check", self.name, "changed", detail)
 
