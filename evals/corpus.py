@@ -21,7 +21,8 @@ def index_key(corpus: Sequence[str | Path], settings: Any) -> str:
     """A short key for a corpus + embedding setup, naming its cached index folder."""
     parts = sorted(str(Path(p).resolve()) for p in corpus)
     parts += [
-        f"embed={settings.embed_model}",
+        # the embeddings' identity (model and backend): an index is never searched with others
+        f"embed={getattr(settings, 'embed_identity', settings.embed_model)}",
         f"chunk={settings.chunk_size}/{settings.chunk_overlap}",
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10]
