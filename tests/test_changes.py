@@ -141,3 +141,25 @@ def test_an_earlier_report_the_cited_one_changed_is_named_after_it() -> None:
     assert out.sentences[0].text.startswith("Desk reported on 29 Oct 2025:")
     assert out.sentences[-1].text.startswith("Earlier, on 4 Feb 2025, Desk reported:")
     assert "75 billion" in out.sentences[-1].text and out.sentences[-1].citations == [2]
+
+
+def test_a_later_report_the_model_also_cited_is_not_left_backing_the_stale_claim() -> None:
+    """'Acme holds the right [1][2].' where [2], later, says the right ended: [2] leads the
+    answer as the latest state and no longer stands behind the old claim."""
+    chain = Chain()
+    holds = "Acme Cloud holds a right of first refusal on new Zenith capacity, it said."
+    ended = "Acme Cloud no longer holds a right of first refusal on new Zenith capacity."
+    prep = prepared(
+        "Who holds a right of first refusal on new Zenith capacity?",
+        [
+            source(1, "jan", "2025-01-21", "Ledger", holds),
+            source(2, "oct", "2025-10-28", "Ledger", ended),
+        ],
+    )
+    draft = checked(
+        chain, prep, "Acme Cloud holds a right of first refusal on new capacity [1][2]."
+    )
+    out, record = ReportedChanges(threshold=0.45)(chain, prep, draft)
+    assert record.detail["later"] == [2]
+    assert out.sentences[0].citations == [2] and "no longer" in out.sentences[0].text
+    assert out.sentences[1].citations == [1] and out.sentences[1].text.startswith("Earlier,")

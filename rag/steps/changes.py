@@ -99,10 +99,9 @@ def _findings(
     chain: AnswerChain, prep: Prepared, checked: CheckedAnswer, threshold: float, same_days: int
 ):
     by_n = {s.n: s for s in prep.sources}
-    cited_everywhere = {n for s in checked.sentences for n in s.citations}
     pieces: list[Source] = []
     for s in prep.sources:
-        if s.n in cited_everywhere or _day(s) is None:
+        if _day(s) is None:
             continue
         if s.hit.title:  # a headline states the key figure, often only there
             pieces.append(Source(s.n, s.hit, s.hit.title, -1, -1))
@@ -117,23 +116,34 @@ def _findings(
         cited = [by_n[n] for n in sentence.citations if n in by_n and _day(by_n[n])]
         if not cited:
             continue
+        # The claim is what its earliest cited report says; a later source the model also
+        # cited may be the one that changed it ("... [1][2]" with [2] saying it ended).
+        base = min(cited, key=_day)
         newest = max(_day(c) for c in cited)
-        oldest = min(_day(c) for c in cited)
+        oldest = _day(base)
         publishers = {c.hit.source for c in cited}
+        cited_ns = {c.n for c in cited}
         passages = " ".join(c.passage for c in cited)
         for j, piece in enumerate(pieces):
             day = _day(piece)
-            other_publisher = abs((day - newest).days) <= same_days and (
-                piece.hit.source not in publishers
+            mine = piece.n in cited_ns
+            if mine and (piece.n == base.n or day <= oldest):
+                continue
+            other_publisher = (
+                not mine
+                and abs((day - newest).days) <= same_days
+                and piece.hit.source not in publishers
             )
-            later = day > newest and not other_publisher
-            earlier = day < oldest and not other_publisher
+            later = day > (oldest if mine else newest) and not other_publisher
+            earlier = not mine and day < oldest and not other_publisher
             if not (later or earlier or other_publisher):
                 continue
             if support[i, j] < threshold:  # it must speak to the claim
                 continue
-            # an earlier report's figure may well be in the newer passage, as what changed
-            if states_differently(claims[i], piece.passage, "" if earlier else passages):
+            # an earlier report's figure may well be in the newer passage, as what changed;
+            # a later cited one is measured against the earliest report alone
+            context = "" if earlier else base.passage if mine else passages
+            if states_differently(claims[i], piece.passage, context):
                 found.append(
                     _Finding(
                         i,
@@ -229,9 +239,15 @@ class ReportedChanges:
                 said = "headlined" if f.start < 0 else "reported"
                 text = f"{f.source.hit.source} {said} on {day}: “{quote}”"
                 tail.append(Sentence(with_markers(text, [f.source.n]), [f.source.n], 1.0))
-            checked.citations.append(_citation(f))
+            if all(c.n != f.source.n for c in checked.citations):
+                checked.citations.append(_citation(f))
         for k in {f.sentence for f in findings}:
             sentence = checked.sentences[k]
+            # a later report the claim also cited states it differently: it does not back it
+            moved = {f.source.hit.article_id for f in findings if f.later and f.sentence == k}
+            kept = [n for n in sentence.citations if by_n[n].hit.article_id not in moved]
+            if kept:
+                sentence.citations = kept
             cited = [by_n[n] for n in sentence.citations if n in by_n]
             first = min((c for c in cited if _day(c)), key=_day, default=None)
             if first is not None:
