@@ -149,6 +149,8 @@ class CheckedAnswer:
     pair_support: dict[tuple[int, int], float] = field(default_factory=dict)
     # Sources cited on the first sentence because they back a clause of the question.
     clause_cited: list[int] = field(default_factory=list)
+    # For a question in clauses: each source's best support of any clause.
+    clause_support: dict[int, float] = field(default_factory=dict)
 
 
 # The tuned defaults live in the settings' tuning section (rag/config.py).
@@ -346,4 +348,9 @@ class CitationChecker:
             pruned=pruned,
             pair_support=pairs,
             clause_cited=sorted(set(best_support) - before),
+            clause_support={
+                src.n: round(float(clause_support[:, j].max()), 4)
+                for j, src in enumerate(sources)
+                if len(clause_support)
+            },
         )

@@ -72,7 +72,7 @@ def default_steps(settings: Settings) -> Steps:
         ],
         checks=[
             CiteCheck(),
-            HideUnbacked(threshold=support_threshold),
+            HideUnbacked(threshold=support_threshold, clause_threshold=settings.clause_threshold),
             FiguresInPassages(),
             ReportedChanges(threshold=support_threshold, same_days=settings.conflict_days),
             OneNumberPerArticle(),

@@ -54,10 +54,12 @@ class HideUnbacked:
     """A citation whose passage does not back its sentence (support under ``threshold``) is
     removed from that sentence; a source no sentence is left citing is no longer a citation
     (it is listed as read, never shown as support). A sentence that states nothing of its
-    own ("Yes.") is backed by what backs the question; a source cited for a clause of the
+    own ("Yes.") is backed by what backs the question or, for a question in clauses, by a
+    source backing one of them at ``clause_threshold``; a source cited for a clause of the
     question keeps its citation. When no sentence is left backed, the answer abstains."""
 
     threshold: float
+    clause_threshold: float = 0.35  # a source backing a clause of the question this well
     name: str = "hide_unbacked"
 
     def __call__(
@@ -73,10 +75,17 @@ class HideUnbacked:
             keep = []
             for n in sentence.citations:
                 score = checked.pair_support.get((i, n), 0.0)
-                if states_nothing(sentence.text):
+                claimless = states_nothing(sentence.text)
+                if claimless:
                     score = question_support.get(n, 0.0)
-                if score >= self.threshold or (i == 0 and n in clause):
+                # a bare "Yes" to a question about several articles rests on its clauses
+                by_clause = (
+                    claimless and checked.clause_support.get(n, 0.0) >= self.clause_threshold
+                )
+                if score >= self.threshold or by_clause or (i == 0 and n in clause):
                     keep.append(n)
+                    if by_clause:
+                        score = max(score, checked.clause_support[n])
                     backing[n] = max(backing.get(n, 0.0), score)
                 else:
                     hidden.append({"sentence": i, "n": n, "support": round(score, 4)})
