@@ -163,3 +163,23 @@ def test_a_later_report_the_model_also_cited_is_not_left_backing_the_stale_claim
     assert record.detail["later"] == [2]
     assert out.sentences[0].citations == [2] and "no longer" in out.sentences[0].text
     assert out.sentences[1].citations == [1] and out.sentences[1].text.startswith("Earlier,")
+
+
+def test_a_bare_yes_to_a_question_in_clauses_rests_on_a_clause_its_source_backs() -> None:
+    from rag.steps.checks import HideUnbacked
+
+    chain = Chain()
+    prep = prepared(
+        "Did the Ledger report on Acme and the Wire report on Zenith both say spending rose?",
+        [
+            source(1, "a", "2025-02-04", "Ledger", EARLY),
+            source(2, "b", "2025-02-05", "Wire", LATE),
+        ],
+    )
+    step = HideUnbacked(threshold=0.45, clause_threshold=0.35)
+    for clause_support, kept in (({1: 0.4, 2: 0.2}, [1]), ({1: 0.1, 2: 0.2}, [])):
+        draft = checked(chain, prep, "Yes [1][2].")
+        draft.clause_support = clause_support
+        out, record = step(chain, prep, draft)
+        assert out.sentences[0].citations == kept
+        assert record.decision == ("abstain" if not kept else record.decision)
