@@ -210,7 +210,10 @@ def ask(
     live = not as_json and sys.stdout.isatty()
     if live:
         typer.echo("loading model…", err=True)
-        byline.chat_model()
+        model, _ = byline.chat_model()
+        load = getattr(model, "loaded", None)
+        if callable(load):  # the embedded model: load it now, not inside the first answer
+            load()
     answer: Answer | None = None
     writing = False
     for item in byline.stream(question, as_of=as_of, filters=filters):

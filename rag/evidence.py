@@ -67,7 +67,7 @@ def select_evidence(
     weights: EvidenceWeights = EvidenceWeights(),
 ) -> list[Quote]:
     """Up to ``weights.count`` sentences, verbatim from the sources' passages, best first (at
-    most ``weights.per_source`` from one source, one per article position)."""
+    most ``weights.per_source`` from one source, no sentence twice)."""
     candidates: list[tuple[Source, int, int]] = []
     for s in sources:
         for a, b in sentence_spans(s.passage):
