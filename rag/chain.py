@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -368,7 +368,7 @@ class AnswerChain:
             best = prep.evidence[0]
             source = next((s for s in prep.read if s["n"] == best.n), None)
             if source is not None:
-                closest = {**asdict_quote(best), **_card(source)}
+                closest = {**asdict(best), **_card(source)}
         return self._answer(
             prep,
             model_name,
@@ -393,14 +393,10 @@ class AnswerChain:
             filters=prep.filters.to_dict(),
             draft=prep.draft,
             read=prep.read,
-            evidence=[asdict_quote(q) for q in prep.evidence],
+            evidence=[asdict(q) for q in prep.evidence],
             trace=prep.trace,
             **fields,
         )
-
-
-def asdict_quote(quote: Quote) -> dict[str, Any]:
-    return {"n": quote.n, "text": quote.text, "start": quote.start, "end": quote.end}
 
 
 def _card(source: dict[str, Any]) -> dict[str, Any]:

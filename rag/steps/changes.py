@@ -178,22 +178,27 @@ def _findings(
     return sorted(best.values(), key=lambda f: (not f.later, f.sentence))
 
 
-def _citation(f: _Finding) -> Citation:
-    h = f.source.hit
+def cite(source: Source, passage: str, start: int, end: int, support: float) -> Citation:
+    """A citation of ``source`` for ``passage`` (offsets into its article) at ``support``."""
+    h = source.hit
     return Citation(
-        n=f.source.n,
+        n=source.n,
         article_id=h.article_id,
         chunk_id=h.chunk_id,
         title=h.title,
         source=h.source,
         url=h.url,
         published_at=h.published_at,
-        passage=f.quote,
-        start=max(f.start, 0),
-        end=max(f.end, 0),
-        support=round(float(f.support), 4),
-        read_as=[f.source.n],
+        passage=passage,
+        start=max(start, 0),
+        end=max(end, 0),
+        support=round(float(support), 4),
+        read_as=[source.n],
     )
+
+
+def _citation(f: _Finding) -> Citation:
+    return cite(f.source, f.quote, f.start, f.end, f.support)
 
 
 def _long_day(d: date) -> str:
@@ -313,16 +318,10 @@ class FiguresInPassages:
         checked.citations = [c for c in checked.citations if c.n in still]
         for n in sorted(still - known):
             src = by_n[n]
-            h = src.hit
             score = max(
                 checked.pair_support.get((i, n), 0.0) for i in range(len(checked.sentences))
             )
-            checked.citations.append(
-                Citation(
-                    n, h.article_id, h.chunk_id, h.title, h.source, h.url, h.published_at,
-                    src.passage, src.start, src.end, support=round(score, 4), read_as=[n],
-                )
-            )  # fmt: skip
+            checked.citations.append(cite(src, src.passage, src.start, src.end, score))
         checked.citations.sort(key=lambda c: c.n)
         checked.text = " ".join(s.text for s in checked.sentences)
         return checked, StepRecord("check", self.name, "changed", {"moved": moved})
