@@ -77,6 +77,7 @@ class Prepared:
     reread: bool = False  # the draft comes from a second reading of one source
     also_read: list[dict[str, Any]] = field(default_factory=list)
     unbacked: bool = False  # no sentence of the draft was backed by its sources
+    refusal_reason: str | None = None  # why a check turned the draft into an abstention
     instructions_only: bool = False  # the question asked for something other than news
 
 
@@ -338,11 +339,7 @@ class AnswerChain:
         prep.timings["check"] = time.perf_counter() - t0
         assert checked is not None, "the check steps must start with the cite-check"
         if checked.refused:
-            reason = (
-                "no sentence of the draft is backed by its sources"
-                if prep.unbacked
-                else "the model found no answer in the sources"
-            )
+            reason = prep.refusal_reason or "the model found no answer in the sources"
             return self._abstention(prep, model_name, clock, reason, quote=True)
         return self._answer(
             prep,

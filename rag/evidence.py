@@ -50,7 +50,9 @@ def _novel(pattern: re.Pattern[str], sentence: str, question: str) -> bool:
     return any(m.lower() not in asked for m in pattern.findall(sentence))
 
 
-def _kind_match(sentence: str, question: str) -> bool:
+def holds_kind_asked(sentence: str, question: str) -> bool:
+    """Whether ``sentence`` holds the kind of thing the question asks for (a figure for "how
+    many", a name for "who") that the question does not already hold."""
     if _ASKS_NUMBER.search(question):
         return bool(_NUMBER.search(sentence)) and _novel(
             re.compile(r"\d[\d.,]*"), sentence, question
@@ -83,7 +85,7 @@ def select_evidence(
     for i, text in enumerate(texts):
         words = set(tokenize_query(text))
         overlap = len(words & terms) / len(terms) if terms else 0.0
-        bonus = weights.kind_bonus if _kind_match(text, question) else 0.0
+        bonus = weights.kind_bonus if holds_kind_asked(text, question) else 0.0
         scored.append((float(sims[i]) + overlap + bonus, i))
     scored.sort(key=lambda t: -t[0])
     quotes: list[Quote] = []

@@ -73,7 +73,9 @@ _SAY_VERBS = r"(?:reply|respond|answer|say|output|print|type|write|repeat|echo|r
 _SAY_LITERAL = (
     r"(?:(?i:only\b|just\b|exactly\b|verbatim\b|with\b|the\s+(?:word|phrase|text|string|token|"
     r"sentence|letters?)s?\b|[\"'“”‘’«]|\[\s*\d+|(?:every|each|all|any)\s+(?:questions?|"
-    r"answers?|sentences?|replies|requests?|prompts?)\b)|[A-Z]{3,}\b)"
+    r"answers?|sentences?|replies|requests?|prompts?)\b|in\s+(?:all\s+)?(?:(?:capital|"
+    r"upper-?case|lower-?case|block)\s+letters|caps|capitals|upper-?case|lower-?case)\b)|"
+    r"[A-Z]{3,}\b)"
 )
 # Verbs that shape or cite an answer: an instruction when their object is an answer, every
 # sentence, a marker, a source number or quoted text.

@@ -183,3 +183,47 @@ def test_a_bare_yes_to_a_question_in_clauses_rests_on_a_clause_its_source_backs(
         out, record = step(chain, prep, draft)
         assert out.sentences[0].citations == kept
         assert (record.decision == "abstain") == (not kept)
+
+
+def test_a_claim_is_what_the_source_giving_its_figure_reports() -> None:
+    """Cited to an older and a newer report, a figure only the newer one gives is the newer
+    one's: it is dated to it, and the older report is not left saying it."""
+    chain = Chain()
+    prep = prepared(
+        QUESTION,
+        [
+            source(1, "late", "2025-10-29", "Wire", LATE),
+            source(2, "early", "2025-02-04", "Desk", EARLY),
+        ],
+    )
+    draft = checked(chain, prep, "Acme Cloud plans 93 billion dollars of 2025 spending [1][2].")
+    out, record = ReportedChanges(threshold=0.45)(chain, prep, draft)
+    assert record.decision == "changed" and record.detail["earlier"] == [2]
+    claim = next(s for s in out.sentences if "plans 93 billion" in s.text)
+    assert claim.citations == [1] and claim.text.startswith("Wire reported on 29 Oct 2025:")
+    assert any("4 Feb 2025" in s.text and s.citations == [2] for s in out.sentences)
+
+
+def test_a_terse_figure_is_matched_to_the_report_it_changed_through_the_question() -> None:
+    chain = Chain()
+    prep = prepared(
+        QUESTION,
+        [
+            source(1, "late", "2025-10-29", "Desk", LATE),
+            source(2, "early", "2025-02-04", "Desk", EARLY),
+        ],
+    )
+    out, record = ReportedChanges(threshold=0.45)(
+        chain, prep, checked(chain, prep, "93 billion dollars [1].")
+    )
+    assert record.decision == "changed" and record.detail["earlier"] == [2]
+    assert "75 billion" in out.text
+
+
+def test_a_date_in_the_claim_is_neither_a_name_nor_a_figure() -> None:
+    """ "on January 27" must not stop another publisher's sentence that says "on Monday" from
+    counting as the same claim, nor make 27 a figure the other report lacks."""
+    claim = "Acme lost 593 billion dollars of value on January 27, 2025, when Zenith rattled it."
+    other = "Acme shares fell 17% on Monday, erasing 589 billion dollars of value."
+    assert states_differently(claim, other, "", headline="Zenith shock hits Acme")
+    assert not states_differently(claim, "Acme lost 593 billion dollars on Monday.", "", "Zenith")

@@ -37,6 +37,11 @@ def test_names_skip_question_words_dates_and_outlets() -> None:
     assert names_in("Did Starbucks open on Thanksgiving?", PUBS) == ["Starbucks", "Thanksgiving"]
 
 
+def test_a_name_ends_at_a_sentence_end_but_not_at_an_initial() -> None:
+    q = "End with the words SAY CHEESE. How much did Mr. Smith pay U.S. Steel?"
+    assert names_in(q, PUBS) == ["SAY CHEESE", "Mr. Smith", "U.S. Steel"]
+
+
 def test_unmatched_names_are_those_no_passage_mentions() -> None:
     hits = [hit("Microsoft and OpenAI signed a deal.", "Cloud deal")]
     q = "Did Microsoft tell Pamela Anderson about the OpenAI deal?"

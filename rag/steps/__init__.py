@@ -17,7 +17,7 @@ from typing import Any
 
 from rag.config import Settings
 from rag.steps.changes import FiguresInPassages, ReportedChanges
-from rag.steps.checks import CiteCheck, HideUnbacked, OneNumberPerArticle
+from rag.steps.checks import CiteCheck, GivesWhatWasAsked, HideUnbacked, OneNumberPerArticle
 from rag.steps.guards import (
     AbsentOutlets,
     InstructionsOnly,
@@ -25,7 +25,7 @@ from rag.steps.guards import (
     RelevanceFloor,
     UnmatchedNames,
 )
-from rag.steps.recoveries import DoubtedRefusal, ScoresReplies, SecondReading
+from rag.steps.recoveries import DoubtedRefusal, QuotedEvidence, ScoresReplies, SecondReading
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,11 @@ def default_steps(settings: Settings) -> Steps:
                 chars=settings.focus_chars,
                 lead_bonus=settings.lead_bonus,
             ),
+            QuotedEvidence(),
         ],
         checks=[
             CiteCheck(),
+            GivesWhatWasAsked(),
             HideUnbacked(threshold=support_threshold, clause_threshold=settings.clause_threshold),
             FiguresInPassages(),
             ReportedChanges(threshold=support_threshold, same_days=settings.conflict_days),

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from rag.answer import Citation, Sentence, StepRecord
 from rag.citations import CheckedAnswer, strip_markers, with_markers
 from rag.retrieval.context import Source
@@ -42,7 +44,7 @@ _NEGATION = re.compile(
 )
 
 
-def _day(source: Source) -> date | None:
+def report_day(source: Source) -> date | None:
     raw = (source.hit.published_at or "")[:10]
     try:
         return date.fromisoformat(raw)
@@ -50,9 +52,19 @@ def _day(source: Source) -> date | None:
         return None
 
 
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+# "January 27", "27 Jan": a day of the month dates a claim, like a year.
+_DAY_OF_MONTH = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTH}(?!\w)", re.I)
+_CALENDAR_WORD = re.compile(rf"^(?:{_MONTH}|(?:mon|tues|wednes|thurs|fri|satur|sun)day)$", re.I)
+
+
 def _figures(text: str) -> set[str]:
-    """The figures a sentence gives, years left out (they date a claim, they are not it)."""
-    found = {f.replace(",", "") for f in _FIGURE.findall(text)}
+    """The figures a sentence gives, years and days of the month left out (they date a
+    claim, they are not it)."""
+    found = {f.replace(",", "") for f in _FIGURE.findall(_DAY_OF_MONTH.sub(" ", text))}
     return {f for f in found if not _YEAR.match(f)}
 
 
@@ -67,20 +79,37 @@ def _scales(text: str) -> set[str]:
 
 
 def _names(text: str) -> set[str]:
+    """What a sentence names: capitalised words, less sentence openers and calendar words."""
     found = {n.lower().removesuffix("'s") for n in _NAME.findall(text.replace("’", "'"))}
-    return found - _OPENERS
+    return {n for n in found - _OPENERS if not _CALENDAR_WORD.match(n)}
 
 
-def states_differently(claim: str, other: str, cited_passages: str) -> bool:
-    """Whether ``other`` speaks of everything the claim names and gives figures neither the
-    claim nor its passages give while the claim gives figures ``other`` lacks, or negates
-    what the claim asserts."""
-    if not _names(claim) <= _names(other):
+def states_differently(claim: str, other: str, cited_passages: str, headline: str = "") -> bool:
+    """Whether ``other`` (under ``headline``) speaks of everything the claim names and gives
+    figures neither the claim nor its passages give while the claim gives figures ``other``
+    lacks, or negates what the claim asserts."""
+    if not _names(claim) <= _names(f"{headline} {other}"):
         return False
     mine, theirs = _figures(claim), _figures(other)
     if mine and theirs - mine - _figures(cited_passages) and mine - theirs:
         return True
     return bool(_NEGATION.search(other)) and not _NEGATION.search(claim)
+
+
+def _gives_figures(claim: str, source: Source) -> bool:
+    """Whether the source's headline or passage gives every figure of the claim (a claim of
+    no figures is given by any)."""
+    return _figures(claim) <= _figures(f"{source.hit.title} {source.passage}")
+
+
+def _reporter(claim: str, cited: list[Source]) -> Source:
+    """The cited source the claim is what it reports: the latest of those whose passage gives
+    all the claim's figures, else the earliest cited. A model citing an older report beside
+    the one its figure comes from has not made the older one say it."""
+    givers = [c for c in cited if _figures(claim) and _gives_figures(claim, c)]
+    if givers:
+        return max(givers, key=report_day)
+    return min(cited, key=report_day)
 
 
 @dataclass
@@ -101,7 +130,7 @@ def _findings(
     by_n = {s.n: s for s in prep.sources}
     pieces: list[Source] = []
     for s in prep.sources:
-        if _day(s) is None:
+        if report_day(s) is None:
             continue
         if s.hit.title:  # a headline states the key figure, often only there
             pieces.append(Source(s.n, s.hit, s.hit.title, -1, -1))
@@ -110,24 +139,30 @@ def _findings(
     if not pieces:
         return []
     claims = [strip_markers(s.text) for s in checked.sentences]
-    support = chain.checker.support_matrix(claims, pieces)
+    # A terse claim ("$22.4 billion.") speaks to what the question asks: it is scored both
+    # alone and read after the question.
+    support = np.maximum(
+        chain.checker.support_matrix(claims, pieces),
+        chain.checker.support_matrix([f"{prep.query} {c}" for c in claims], pieces),
+    )
     found: list[_Finding] = []
     for i, sentence in enumerate(checked.sentences):
-        cited = [by_n[n] for n in sentence.citations if n in by_n and _day(by_n[n])]
+        cited = [by_n[n] for n in sentence.citations if n in by_n and report_day(by_n[n])]
         if not cited:
             continue
-        # The claim is what its earliest cited report says; a later source the model also
-        # cited may be the one that changed it ("... [1][2]" with [2] saying it ended).
-        base = min(cited, key=_day)
-        newest = max(_day(c) for c in cited)
-        oldest = _day(base)
+        base = _reporter(claims[i], cited)
+        # a cited report that lacks the figures its fellow gives is not what the claim says:
+        # it may be the state the claim changed
+        cited = [c for c in cited if c is base or _gives_figures(claims[i], c)] or [base]
+        newest = max(report_day(c) for c in cited)
+        oldest = report_day(base)
         publishers = {c.hit.source for c in cited}
         cited_ns = {c.n for c in cited}
         passages = " ".join(c.passage for c in cited)
         for j, piece in enumerate(pieces):
-            day = _day(piece)
+            day = report_day(piece)
             mine = piece.n in cited_ns
-            if mine and (piece.n == base.n or day <= oldest):
+            if mine and (piece.hit.article_id == base.hit.article_id or day <= oldest):
                 continue
             other_publisher = (
                 not mine
@@ -141,9 +176,9 @@ def _findings(
             if support[i, j] < threshold:  # it must speak to the claim
                 continue
             # an earlier report's figure may well be in the newer passage, as what changed;
-            # a later cited one is measured against the earliest report alone
+            # a later cited one is measured against the reporting source alone
             context = "" if earlier else base.passage if mine else passages
-            if states_differently(claims[i], piece.passage, context):
+            if states_differently(claims[i], piece.passage, context, piece.hit.title):
                 found.append(
                     _Finding(
                         i,
@@ -201,7 +236,8 @@ def _citation(f: _Finding) -> Citation:
     return cite(f.source, f.quote, f.start, f.end, f.support)
 
 
-def _long_day(d: date) -> str:
+def long_day(d: date) -> str:
+    """ "16 Apr 2025"."""
     return f"{d.day} {d:%b %Y}"
 
 
@@ -228,8 +264,8 @@ class ReportedChanges:
         by_n = {s.n: s for s in prep.sources}
         lead: list[Sentence] = []
         tail: list[Sentence] = []
-        for f in sorted(findings, key=lambda f: _day(f.source), reverse=True):
-            day = _long_day(_day(f.source))
+        for f in sorted(findings, key=lambda f: report_day(f.source), reverse=True):
+            day = long_day(report_day(f.source))
             quote = " ".join(f.quote.split())
             says = "headlines" if f.start < 0 else "says"
             if f.later:
@@ -253,13 +289,20 @@ class ReportedChanges:
             kept = [n for n in sentence.citations if by_n[n].hit.article_id not in moved]
             if kept:
                 sentence.citations = kept
-            cited = [by_n[n] for n in sentence.citations if n in by_n]
-            first = min((c for c in cited if _day(c)), key=_day, default=None)
+            core = strip_markers(sentence.text)
+            dated = [by_n[n] for n in sentence.citations if n in by_n and report_day(by_n[n])]
+            first = _reporter(core, dated) if dated else None
             if first is not None:
+                # "X reported on D": the sources cited beside X give the claim's figures too
+                sentence.citations = [
+                    n
+                    for n in sentence.citations
+                    if by_n[n].hit.article_id == first.hit.article_id
+                    or _gives_figures(core, by_n[n])
+                ]
                 who = first.hit.source or "a report"
-                said = f"{who} reported on {_long_day(_day(first))}"
+                said = f"{who} reported on {long_day(report_day(first))}"
                 updated = any(f.later and f.sentence == k for f in findings)
-                core = strip_markers(sentence.text)
                 # dated, and "Earlier" when a later report leads the answer
                 opening = f"Earlier, {said}" if updated else said
                 sentence.text = with_markers(f"{opening}: {core}", sentence.citations)

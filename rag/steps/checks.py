@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rag.answer import Citation, StepRecord
-from rag.citations import CheckedAnswer, states_nothing, with_markers
+from rag.asked import asked_kind, gives_kind, kind_label
+from rag.citations import CheckedAnswer, states_nothing, strip_markers, with_markers
 
 if TYPE_CHECKING:
     from rag.chain import AnswerChain, Prepared
@@ -47,6 +48,29 @@ class CiteCheck:
         return out, StepRecord(
             "check", self.name, "refused" if out.refused else "pass", detail, seconds
         )
+
+
+@dataclass
+class GivesWhatWasAsked:
+    """A question that opens by asking for a price, a percentage, a number or a year is not
+    answered by a reply that gives none ("At what price…?" answered with how the deal vests):
+    that reply becomes an abstention, with the closest articles."""
+
+    enabled: bool = True
+    name: str = "gives_what_was_asked"
+
+    def __call__(
+        self, chain: AnswerChain, prep: Prepared, checked: CheckedAnswer
+    ) -> tuple[CheckedAnswer, StepRecord]:
+        kind = asked_kind(prep.query)
+        if not self.enabled or checked.refused or kind is None:
+            return checked, StepRecord("check", self.name, "skipped")
+        text = " ".join(strip_markers(s.text) for s in checked.sentences)
+        if gives_kind(text, kind):
+            return checked, StepRecord("check", self.name, "pass", {"kind": kind})
+        checked.refused = True
+        prep.refusal_reason = f"the answer gives no {kind_label(kind)}, which the question asks for"
+        return checked, StepRecord("check", self.name, "abstain", {"kind": kind})
 
 
 @dataclass
@@ -112,6 +136,7 @@ class HideUnbacked:
         if not backed:
             checked.refused = True
             prep.unbacked = True
+            prep.refusal_reason = "no sentence of the draft is backed by its sources"
             return checked, StepRecord("check", self.name, "abstain", detail)
         return checked, StepRecord("check", self.name, "changed" if hidden else "pass", detail)
 

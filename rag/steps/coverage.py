@@ -10,7 +10,7 @@ Byline say "the articles don't say" instead, and say why.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from rag.retrieval.hits import Hit
 
@@ -114,16 +114,31 @@ def missing_outlets(question: str, publishers: Iterable[str]) -> list[str]:
     ]
 
 
+# A full stop after a word of three letters or more ends a sentence, not an initial ("U.S.",
+# "J." and "Mr." go on): "…the words TRUST ME BRO. How much…" is two names, not one.
+_SENTENCE_BREAK = re.compile(r"(?<=\w\w\w\.)\s+(?=[A-Z])")
+
+
+def _name_matches(text: str) -> Iterator[tuple[int, str]]:
+    """Runs of capitalised words, with where each starts, cut at sentence ends."""
+    for m in _NAME.finditer(text):
+        offset = m.start()
+        for piece in _SENTENCE_BREAK.split(m.group(0)):
+            offset = text.index(piece, offset)
+            yield offset, piece
+            offset += len(piece)
+
+
 def names_in(question: str, publishers: Iterable[str]) -> list[str]:
     """Capitalised names in the question, minus question words, dates and outlet names."""
     outlets = [_norm(o) for o in (*KNOWN_OUTLETS, *publishers)]
     names: list[str] = []
-    for m in _NAME.finditer(question):
-        words = [w for w in re.findall(r"[\w'’.&-]+", m.group(0))]
+    for start, found in _name_matches(question):
+        words = [w for w in re.findall(r"[\w'’.&-]+", found)]
         n = len(words)
         while words and (words[0].lower() in _NOT_NAMES or _CALENDAR.match(words[0].lower())):
             words.pop(0)
-        before = question[: m.start()].rstrip()
+        before = question[:start].rstrip()
         at_start = len(words) == n and (not before or before[-1] in ".?!:")
         if at_start and len(words) == 1:  # "Tell me…", "Explain…": capitalised, not a name
             continue
@@ -174,3 +189,13 @@ def unmatched_names(
             seen.update(_norm(text).split())
         missing = [(n, ws) for n, ws in missing if not any(w in seen for w in ws)]
     return [n for n, _ in missing]
+
+
+def names_missing_from(question: str, publishers: Sequence[str], text: str) -> list[str]:
+    """Names from the question of which no word occurs in ``text``."""
+    words = set(_norm(text).split())
+    return [
+        name
+        for name in names_in(question, publishers)
+        if (parts := _name_words(name)) and not any(w in words for w in parts)
+    ]

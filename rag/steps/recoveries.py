@@ -16,10 +16,14 @@ from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 
 from rag.answer import StepRecord
+from rag.asked import Asked, gives_kind, names_all
 from rag.citations import refuses
 from rag.events import Token
+from rag.evidence import holds_kind_asked
 from rag.prompting import answer_messages
 from rag.retrieval.context import build_sources
+from rag.steps.changes import long_day, report_day
+from rag.steps.coverage import names_missing_from
 
 if TYPE_CHECKING:
     from rag.chain import AnswerChain, Prepared
@@ -119,3 +123,52 @@ class SecondReading:
             return StepRecord("recovery", self.name, "kept", detail, seconds), None
         prep.sources[0] = focus  # cite what the model read the second time
         return StepRecord("recovery", self.name, "replaced", detail, seconds), second
+
+
+@dataclass
+class QuotedEvidence:
+    """When the model refuses while an ``Evidence`` quote plainly holds what was asked, that
+    quote is the reply, verbatim, dated and cited, as the closest the articles come. Plainly:
+    the quote holds the kind of thing asked for (a figure for "how much", a name for "which
+    company", a currency amount for a price), every name of the question is in the quote or
+    its headline, and so is every word naming what is asked ("net loss" in "What net loss
+    did…"). A question that names nothing it asks about ("How much of that…?") gets none."""
+
+    enabled: bool = True
+    name: str = "quoted_evidence"
+
+    def __call__(
+        self, chain: AnswerChain, model: BaseChatModel, prep: Prepared, draft: str
+    ) -> Iterator[Token]:
+        asked = Asked.of(prep.query)
+        if not self.enabled or not asked.focus or not prep.evidence:
+            return StepRecord("recovery", self.name, "skipped"), None
+        by_n = {s.n: s for s in prep.sources}
+        publishers = chain.retriever.publishers
+        tried: list[dict[str, object]] = []
+        for quote in prep.evidence:
+            source = by_n.get(quote.n)
+            if source is None:
+                continue
+            why = None
+            if not holds_kind_asked(quote.text, prep.query):
+                why = "not the kind asked for"
+            elif asked.kind and not gives_kind(quote.text, asked.kind):
+                why = f"no {asked.kind}"
+            elif not names_all(asked.focus, quote.text):
+                why = "does not name what is asked"
+            elif names_missing_from(prep.query, publishers, f"{source.hit.title} {quote.text}"):
+                why = "a name of the question is missing"
+            if why:
+                tried.append({"n": quote.n, "why": why})
+                continue
+            reporter = source.hit.source or "a report"
+            day = report_day(source)
+            when = f" on {long_day(day)}" if day else ""
+            reply = f"The closest the articles come is {reporter}{when}: “{quote.text}” [{quote.n}]"
+            yield Token(reply)
+            detail = {"n": quote.n, "focus": asked.focus, "passed_over": tried}
+            return StepRecord("recovery", self.name, "replaced", detail), reply
+        return StepRecord(
+            "recovery", self.name, "kept", {"focus": asked.focus, "tried": tried}
+        ), None

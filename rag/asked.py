@@ -1,0 +1,131 @@
+"""What a question asks for: the kind of answer ("a price", "a count") and the words naming
+the thing asked about ("net loss" in "What net loss did CoreWeave report?").
+
+Read from the question's opening alone, so a yes/no question, or one that mentions "how many"
+in passing, asks for no kind. Used after the model has written: an answer that gives none of
+the kind asked is not an answer, and a quotation offered when the model refuses must name
+what was asked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.lexical import tokenize_query
+
+# The question's opening: an optional preposition, then the question word.
+_OPENING = r"^\W*(?:(?:at|in|for|by|to|on|from|of|and|so|then)\s+)?"
+_KINDS: dict[str, re.Pattern[str]] = {
+    "price": re.compile(
+        _OPENING
+        + r"(?:what|which)\s+(?:\w+\s+)?(?:price|prices|fee|fees|cost)\b|"
+        + _OPENING
+        + r"how\s+much\s+(?:did|does|do|will|would|is|was|were|are)\b.*\b(?:cost|costs|pay|paid|"
+        r"charge|charged|sell\s+for|sold\s+for|priced)\b",
+        re.I,
+    ),
+    "percent": re.compile(_OPENING + r"(?:by\s+)?what\s+(?:percentage|percent|share)\b", re.I),
+    "count": re.compile(_OPENING + r"how\s+many\b", re.I),
+    "year": re.compile(_OPENING + r"(?:what|which)\s+year\b|" + _OPENING + r"when\s+year\b", re.I),
+}
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
+    r"thousands?|millions?|billions?|trillions?|several|a\s+few|no|none|a\s+handful"
+)
+_CURRENCIES = (
+    r"(?i:dollars?|cents?|euros?|pounds?|pence|yen|yuan|renminbi|rupees?|francs?|kronor|"
+    r"krona|kroner|krone|rand|won|roubles?|rubles?|lira|pesos?|reais|dinars?|dirhams?|"
+    r"riyals?|baht|rupiah|ringgit|shekels?|zloty|forints?)"
+)
+_GIVES: dict[str, re.Pattern[str]] = {
+    "price": re.compile(
+        r"[$€£¥₹₩₽₺]\s?\d|\b(?:" + _CURRENCIES + r")\b|\b[A-Z]{2}\$\s?\d|"
+        r"\b(?:USD|EUR|GBP|JPY|CNY|RMB|CHF|CAD|AUD|INR|HKD|SEK|NOK|DKK|KRW|BRL|ZAR)\s?\d",
+    ),
+    "percent": re.compile(r"\d\s*(?:%|percent|per\s+cent|percentage\s+points?)", re.I),
+    "count": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
+    "year": re.compile(r"\b(?:19|20)\d\d\b"),
+}
+_NOUN_LABEL = {"price": "price", "percent": "percentage", "count": "number", "year": "year"}
+
+_AUXILIARY = (
+    r"(?:did|does|do|is|was|were|are|has|have|had|will|would|can|could|should|may|might|must)"
+)
+_PREPOSITION = r"(?:in|of|for|on|at|by|from|during|after|before|under|with|to|since|over)"
+_FOCUS = (
+    # "What net loss did…", "At what price per share can…", "How many GPUs did…"
+    re.compile(
+        _OPENING + rf"(?:what|which|how\s+(?:much|many))\s+(?!{_AUXILIARY}\b)(?P<focus>.+?)\s+"
+        rf"{_AUXILIARY}\b",
+        re.I,
+    ),
+    # "What was Nvidia's gaming revenue in…", "How large is the charge Nvidia takes…"
+    re.compile(
+        rf"(?i:{_OPENING}(?:what|which|how\s+\w+)\s+{_AUXILIARY}\s+(?:the\s+|a\s+|an\s+)?)"
+        rf"(?P<focus>.+?)(?:\s+(?i:{_PREPOSITION})\b|\s+[A-Z]|[?,.]|$)",
+    ),
+)
+
+
+def asked_kind(question: str) -> str | None:
+    """ "price", "percent", "count" or "year" when the question opens by asking for one."""
+    for kind, pattern in _KINDS.items():
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def gives_kind(text: str, kind: str) -> bool:
+    """Whether ``text`` gives an answer of ``kind`` (a currency amount for a price…)."""
+    return bool(_GIVES[kind].search(text))
+
+
+def kind_label(kind: str) -> str:
+    return _NOUN_LABEL[kind]
+
+
+def focus_terms(question: str) -> list[str]:
+    """The words naming what the question asks about, lower-cased, stop words left out: for
+    "What net loss did CoreWeave report for 2024?" ``["net", "loss"]``. Empty when the
+    question names nothing of its own ("How much of that…?", a yes/no question)."""
+    for pattern in _FOCUS:
+        m = pattern.search(question)
+        if m:
+            words = [w for w in tokenize_query(m.group("focus")) if not w.isdigit()]
+            if words:
+                return words
+    return []
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Two word forms of one word ("charge", "charges"; "spending", "spend")."""
+    if a == b:
+        return True
+    shorter = min(len(a), len(b))
+    if shorter < 4:
+        return False
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= max(4, shorter - 2)
+
+
+def names_all(terms: list[str], text: str) -> bool:
+    """Whether every one of ``terms`` occurs in ``text`` in some form of the word."""
+    words = tokenize_query(text)
+    return all(any(_same_word(t, w) for w in words) for t in terms)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What one question asks for."""
+
+    kind: str | None
+    focus: list[str]
+
+    @classmethod
+    def of(cls, question: str) -> Asked:
+        return cls(asked_kind(question), focus_terms(question))

@@ -1,0 +1,115 @@
+"""What a question asks for, and the two steps that use it: a refusal with the answer in an
+evidence quote gets that quote, and a reply that gives none of the kind asked abstains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag import Byline
+from rag.asked import Asked, asked_kind, focus_terms, gives_kind, names_all
+from rag.testing import FakeChatModel, HashEmbeddings
+from tests.helpers import open_fake
+
+ARTICLES = {
+    "charge": (
+        "Zenith warns of charge on Falcon chips",
+        "Silicon Tribune",
+        "2025-04-16T12:00:00+00:00",
+        "Zenith said it expects to take charges of up to about $5.5 billion in its current "
+        "quarter after new export rules for its Falcon chips. Its shares fell 6% in late trading.",
+    ),
+    "warrant": (
+        "Orbit gives Lumen a warrant for 160 million shares",
+        "Market Wire",
+        "2025-10-06T12:00:00+00:00",
+        "Orbit issued Lumen a warrant to buy up to 160 million Orbit shares. The warrant vests "
+        "in tranches as deployments grow from the first gigawatt to the full 6 gigawatts.",
+    ),
+}
+
+
+@pytest.fixture
+def news(tmp_path: Path, embedder: HashEmbeddings) -> Path:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for key, (title, source, day, body) in ARTICLES.items():
+        (docs / f"{key}.md").write_text(
+            f'---\nid: {key}\ntitle: "{title}"\nsource: {source}\n'
+            f"url: https://example.com/{key}\npublished_at: {day}\n---\n{body}\n",
+            encoding="utf-8",
+        )
+    path = tmp_path / "idx"
+    Byline.open(path, embedder=embedder, embed_model="hash").ingest([docs])
+    return path
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "focus"),
+    [
+        ("What net loss did CoreWeave report for 2024?", None, ["net", "loss"]),
+        ("At what price per share can Lumen exercise it?", "price", ["price", "per", "share"]),
+        ("How large is the charge Zenith takes for its chips?", None, ["charge"]),
+        ("What was Zenith's gaming revenue in the quarter?", None, ["zenith", "gaming", "revenue"]),
+        ("How many GPUs did the cluster have?", "count", ["gpus"]),
+        ("By what percentage did Orbit shares rise?", "percent", ["percentage"]),
+        ("In what year will the reactor start?", "year", []),
+        ("How much of that is expected to go live in 2026?", None, []),
+        ("Did Zenith say how many chips it sold?", None, []),
+        ("Who holds a right of first refusal?", None, []),
+    ],
+)
+def test_what_a_question_asks_for(question: str, kind: str | None, focus: list[str]) -> None:
+    assert asked_kind(question) == kind
+    if question.startswith("In what year"):
+        return  # a kind without a focus word of its own
+    assert focus_terms(question) == focus
+    assert Asked.of(question) == Asked(kind, focus)
+
+
+def test_an_answer_of_the_kind_and_forms_of_a_word() -> None:
+    assert gives_kind("a contract worth 23 million kronor", "price")
+    assert gives_kind("priced at $4.20 a share", "price")
+    assert not gives_kind("tied to share price targets, a 10% stake", "price")
+    assert gives_kind("up 36 percent", "percent") and not gives_kind("up sharply", "percent")
+    assert gives_kind("about a dozen", "count") and not gives_kind("in tranches", "count")
+    assert gives_kind("online by 2030", "year") and not gives_kind("online soon", "year")
+    assert names_all(["charge"], "it expects to take charges of $5.5 billion")
+    assert not names_all(["net", "loss"], "it reported revenue of $1.92 billion")
+
+
+def test_a_refusal_with_the_answer_in_an_evidence_quote_gets_that_quote(news, embedder) -> None:
+    fake = FakeChatModel(mode="refuse", refusal_probability=0.9)  # the doubt recovery declines
+    byline = open_fake(news, embedder, fake, focus_retry=False)
+    answer = byline.ask("How large is the charge Zenith takes for its Falcon chips?")
+    assert not answer.abstained
+    assert answer.text.startswith("The closest the articles come is Silicon Tribune on 16 Apr 2025")
+    assert "$5.5 billion" in answer.text and answer.citations[0].article_id == "charge"
+    assert answer.step("quoted_evidence").decision == "replaced"
+    quote = answer.text.split("“")[1].split("”")[0]
+    assert quote in ARTICLES["charge"][3]  # verbatim
+
+
+def test_a_quote_that_does_not_name_what_was_asked_is_not_offered(news, embedder) -> None:
+    fake = FakeChatModel(mode="refuse", refusal_probability=0.9)
+    byline = open_fake(news, embedder, fake, focus_retry=False)
+    answer = byline.ask("What net loss did Zenith report for its Falcon chips?")
+    assert answer.abstained
+    record = answer.step("quoted_evidence")
+    assert record.decision == "kept" and record.detail["focus"] == ["net", "loss"]
+
+
+def test_a_reply_that_gives_none_of_the_kind_asked_abstains(news, embedder) -> None:
+    fake = FakeChatModel(mode="script", responses=["The warrant vests in tranches [1]."])
+    answer = open_fake(news, embedder, fake).ask(
+        "At what price per share can Lumen exercise its Orbit warrant?"
+    )
+    assert answer.abstained and "price" in answer.abstain_reason
+    assert answer.step("gives_what_was_asked").decision == "abstain"
+
+
+def test_a_reply_of_the_kind_asked_passes(news, embedder) -> None:
+    fake = FakeChatModel(mode="script", responses=["Up to 160 million Orbit shares [1]."])
+    answer = open_fake(news, embedder, fake).ask("How many Orbit shares can Lumen buy?")
+    assert not answer.abstained and answer.step("gives_what_was_asked").decision == "pass"
