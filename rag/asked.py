@@ -129,3 +129,16 @@ class Asked:
     @classmethod
     def of(cls, question: str) -> Asked:
         return cls(asked_kind(question), focus_terms(question))
+
+
+_YES_NO_OPENING = re.compile(
+    r"^\W*(?:(?:and|so|but|then|also|now|ok(?:ay)?)\b[\s,]*)?(?:is|are|was|were|do|does|did|has|"
+    r"have|had|can|could|will|would|should|shall|may|might|must|isn't|aren't|wasn't|weren't|"
+    r"doesn't|don't|didn't|hasn't|haven't|won't|wouldn't)\b",
+    re.I,
+)
+
+
+def asks_yes_or_no(question: str) -> bool:
+    """Whether the question opens as a yes/no question ("Did…", "Is…", "And has…")."""
+    return bool(_YES_NO_OPENING.search(question))

@@ -79,6 +79,9 @@ class Prepared:
     unbacked: bool = False  # no sentence of the draft was backed by its sources
     refusal_reason: str | None = None  # why a check turned the draft into an abstention
     instructions_only: bool = False  # the question asked for something other than news
+    reading: str = (
+        ""  # what passages and evidence are chosen for: the query, and a follow-up's own words
+    )
 
 
 class _Clock:
@@ -184,8 +187,11 @@ class AnswerChain:
             self.settings.context_ratio,
             result.leaders,
         )
+        # A rewrite can lose the follow-up's own words ("How much of that goes live in 2026?"
+        # made "What percentage…"): passages are excerpted for both.
+        reading = standalone if standalone == news else f"{standalone} {news}"
         sources = build_sources(
-            standalone,
+            reading,
             chosen,
             self.embedder,
             self.settings.passage_chars,
@@ -196,6 +202,7 @@ class AnswerChain:
         prep = Prepared(
             question=question,
             query=standalone,
+            reading=reading,
             as_of=day or datetime.now(UTC).date(),
             filters=result.plan.filters,
             sources=sources,
@@ -288,7 +295,7 @@ class AnswerChain:
     def evidence(self, prep: Prepared) -> list[Quote]:
         """The sentences of the prepared sources that best answer the question."""
         weights = EvidenceWeights(kind_bonus=self.settings.evidence_kind_bonus)
-        return select_evidence(prep.query, prep.sources, self.embedder, weights)
+        return select_evidence(prep.reading or prep.query, prep.sources, self.embedder, weights)
 
     def _recover(self, model: BaseChatModel, prep: Prepared, clock: _Clock) -> Iterator[Event]:
         """Run the recoveries in order until one replaces the refusal."""

@@ -46,6 +46,7 @@ def test_an_answered_question_streams_sources_evidence_tokens_then_the_answer(
     ]
     assert names[5:] == [
         "cite_check",
+        "no_yes_to_an_open_question",
         "gives_what_was_asked",
         "hide_unbacked",
         "figures_in_passages",

@@ -17,7 +17,13 @@ from typing import Any
 
 from rag.config import Settings
 from rag.steps.changes import FiguresInPassages, ReportedChanges
-from rag.steps.checks import CiteCheck, GivesWhatWasAsked, HideUnbacked, OneNumberPerArticle
+from rag.steps.checks import (
+    CiteCheck,
+    GivesWhatWasAsked,
+    HideUnbacked,
+    NoYesToAnOpenQuestion,
+    OneNumberPerArticle,
+)
 from rag.steps.guards import (
     AbsentOutlets,
     InstructionsOnly,
@@ -73,6 +79,7 @@ def default_steps(settings: Settings) -> Steps:
         ],
         checks=[
             CiteCheck(),
+            NoYesToAnOpenQuestion(),
             GivesWhatWasAsked(),
             HideUnbacked(threshold=support_threshold, clause_threshold=settings.clause_threshold),
             FiguresInPassages(),

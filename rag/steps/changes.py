@@ -61,11 +61,17 @@ _DAY_OF_MONTH = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTH}(?!
 _CALENDAR_WORD = re.compile(rf"^(?:{_MONTH}|(?:mon|tues|wednes|thurs|fri|satur|sun)day)$", re.I)
 
 
+# An amount reported without its figure is a figure of its own: "a multibillion-dollar
+# investment" is another report of "$10 billion".
+_UNSTATED = re.compile(r"\bmulti-?(million|billion|trillion)\b", re.I)
+
+
 def _figures(text: str) -> set[str]:
     """The figures a sentence gives, years and days of the month left out (they date a
     claim, they are not it)."""
     found = {f.replace(",", "") for f in _FIGURE.findall(_DAY_OF_MONTH.sub(" ", text))}
-    return {f for f in found if not _YEAR.match(f)}
+    unstated = {f"multi{m.lower()}" for m in _UNSTATED.findall(text)}
+    return {f for f in found if not _YEAR.match(f)} | unstated
 
 
 _SCALE = re.compile(
@@ -84,16 +90,52 @@ def _names(text: str) -> set[str]:
     return {n for n in found - _OPENERS if not _CALENDAR_WORD.match(n)}
 
 
+def _comparable(mine: set[str], theirs: set[str]) -> bool:
+    """Whether some figure of ``theirs`` could be another report of one of ``mine``: the same
+    order of magnitude (within ten times), or an amount given without its figure."""
+    numbers = [float(x) for x in mine if x[0].isdigit()]
+    for other in theirs:
+        if not other[0].isdigit():
+            return True
+        b = float(other)
+        if any(a > 0 and b > 0 and abs(math.log10(a / b)) < 1 for a in numbers):
+            return True
+    return False
+
+
 def states_differently(claim: str, other: str, cited_passages: str, headline: str = "") -> bool:
-    """Whether ``other`` (under ``headline``) speaks of everything the claim names and gives
-    figures neither the claim nor its passages give while the claim gives figures ``other``
-    lacks, or negates what the claim asserts."""
-    if not _names(claim) <= _names(f"{headline} {other}"):
+    """Whether ``other`` (under ``headline``) speaks of everything the claim names, itself
+    names one of them, and gives a figure of the claim's order of magnitude that neither the
+    claim nor its passages give while the claim gives figures ``other`` lacks, or negates what
+    the claim asserts."""
+    names = _names(claim)
+    if not names <= _names(f"{headline} {other}"):
+        return False
+    if names and not names & _names(other):  # a sentence about "the company", under a headline
         return False
     mine, theirs = _figures(claim), _figures(other)
-    if mine and theirs - mine - _figures(cited_passages) and mine - theirs:
+    new = theirs - mine - _figures(cited_passages)
+    if mine and new and mine - theirs and _comparable(mine, new):
         return True
     return bool(_NEGATION.search(other)) and not _NEGATION.search(claim)
+
+
+def unread_reports(prep: Prepared) -> list[Source]:
+    """The retrieved passages of articles the model did not read, as many as it read, numbered
+    after its sources: an earlier or later report of the same story often ranks just below
+    what fits in the prompt. A report quoted from them joins the answer's sources."""
+    read = {s.hit.article_id for s in prep.sources}
+    hits = prep.retrieval.hits if prep.retrieval is not None else []
+    extra: list[Source] = []
+    n = max((s.n for s in prep.sources), default=0)
+    for hit in hits:
+        if len(extra) == len(prep.sources):
+            break
+        if hit.article_id in read:
+            continue
+        n += 1
+        extra.append(Source(n, hit, hit.text, hit.start, hit.end))
+    return extra
 
 
 def _gives_figures(claim: str, source: Source) -> bool:
@@ -129,7 +171,7 @@ def _findings(
 ):
     by_n = {s.n: s for s in prep.sources}
     pieces: list[Source] = []
-    for s in prep.sources:
+    for s in [*prep.sources, *unread_reports(prep)]:
         if report_day(s) is None:
             continue
         if s.hit.title:  # a headline states the key figure, often only there
@@ -139,8 +181,8 @@ def _findings(
     if not pieces:
         return []
     claims = [strip_markers(s.text) for s in checked.sentences]
-    # A terse claim ("$22.4 billion.") speaks to what the question asks: it is scored both
-    # alone and read after the question.
+    # A claim answers the question: it is scored alone and read after the question, so that a
+    # terse one ("$22.4 billion.") is about what the question names.
     support = np.maximum(
         chain.checker.support_matrix(claims, pieces),
         chain.checker.support_matrix([f"{prep.query} {c}" for c in claims], pieces),
@@ -166,10 +208,12 @@ def _findings(
                 continue
             other_publisher = (
                 not mine
+                and piece.n in by_n
                 and abs((day - newest).days) <= same_days
                 and piece.hit.source not in publishers
             )
-            later = day > (oldest if mine else newest) and not other_publisher
+            unread = piece.n not in by_n  # quoted only as the state a claim changed
+            later = day > (oldest if mine else newest) and not other_publisher and not unread
             earlier = not mine and day < oldest and not other_publisher
             if not (later or earlier or other_publisher):
                 continue
@@ -193,11 +237,11 @@ def _findings(
                 )
     scale = _scales(" ".join(claims))
 
-    figures = [float(x) for c in claims for x in _figures(c)]
+    figures = [float(x) for c in claims for x in _figures(c) if x[0].isdigit()]
 
     def nearness(quote: str) -> float:
         """How close the quote's figures come to the claim's (0 = the same size)."""
-        theirs = [float(x) for x in _figures(quote)]
+        theirs = [float(x) for x in _figures(quote) if x[0].isdigit()]
         pairs = [abs(math.log(a / b)) for a in figures for b in theirs if a > 0 and b > 0]
         return min(pairs, default=math.inf)
 
@@ -282,6 +326,9 @@ class ReportedChanges:
                 tail.append(Sentence(with_markers(text, [f.source.n]), [f.source.n], 1.0))
             if all(c.n != f.source.n for c in checked.citations):
                 checked.citations.append(_citation(f))
+            if f.source.n not in by_n:  # a report the model did not read: now a source
+                by_n[f.source.n] = f.source
+                prep.sources.append(f.source)
         for k in {f.sentence for f in findings}:
             sentence = checked.sentences[k]
             # a later report the claim also cited states it differently: it does not back it

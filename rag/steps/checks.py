@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rag.answer import Citation, StepRecord
-from rag.asked import asked_kind, gives_kind, kind_label
+from rag.asked import asked_kind, asks_yes_or_no, gives_kind, kind_label
 from rag.citations import CheckedAnswer, states_nothing, strip_markers, with_markers
 
 if TYPE_CHECKING:
@@ -48,6 +48,36 @@ class CiteCheck:
         return out, StepRecord(
             "check", self.name, "refused" if out.refused else "pass", detail, seconds
         )
+
+
+@dataclass
+class NoYesToAnOpenQuestion:
+    """A bare "Yes." or "No." opening the reply to a question that is not a yes/no question
+    ("How many shares…?" answered "Yes [1]. The deal gives…") is dropped: a small model copies
+    the opening of an earlier turn, and a reader takes it as a claim."""
+
+    enabled: bool = True
+    name: str = "no_yes_to_an_open_question"
+
+    def __call__(
+        self, chain: AnswerChain, prep: Prepared, checked: CheckedAnswer
+    ) -> tuple[CheckedAnswer, StepRecord]:
+        if not self.enabled or checked.refused or asks_yes_or_no(prep.query):
+            return checked, StepRecord("check", self.name, "skipped")
+        if len(checked.sentences) < 2 or not _bare_yes_or_no(checked.sentences[0].text):
+            return checked, StepRecord("check", self.name, "pass")
+        dropped = checked.sentences.pop(0)
+        # scores are kept by sentence index: the sentences after it move up one
+        checked.pair_support = {(i - 1, n): v for (i, n), v in checked.pair_support.items() if i}
+        still = {n for s in checked.sentences for n in s.citations}
+        checked.citations = [c for c in checked.citations if c.n in still]
+        checked.text = " ".join(s.text for s in checked.sentences)
+        return checked, StepRecord("check", self.name, "changed", {"dropped": dropped.text})
+
+
+def _bare_yes_or_no(sentence: str) -> bool:
+    words = strip_markers(sentence).strip(" .!,;:").lower().split()
+    return words in (["yes"], ["no"])
 
 
 @dataclass
