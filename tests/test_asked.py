@@ -113,3 +113,41 @@ def test_a_reply_of_the_kind_asked_passes(news, embedder) -> None:
     fake = FakeChatModel(mode="script", responses=["Up to 160 million Orbit shares [1]."])
     answer = open_fake(news, embedder, fake).ask("How many Orbit shares can Lumen buy?")
     assert not answer.abstained and answer.step("gives_what_was_asked").decision == "pass"
+
+
+def test_a_bare_yes_opening_a_reply_to_an_open_question_is_dropped(news, embedder) -> None:
+    reply = "Yes [1]. Lumen can buy up to 160 million Orbit shares [1]."
+    fake = FakeChatModel(mode="script", responses=[reply])
+    answer = open_fake(news, embedder, fake).ask("How many Orbit shares can Lumen buy?")
+    assert answer.text == "Lumen can buy up to 160 million Orbit shares [1]."
+    assert answer.step("no_yes_to_an_open_question").decision == "changed"
+    assert answer.sentences[0].supported  # its support was kept with it, not its neighbour's
+
+
+def test_a_yes_to_a_yes_or_no_question_stays(news, embedder) -> None:
+    reply = "Yes [1]. Lumen can buy up to 160 million Orbit shares [1]."
+    fake = FakeChatModel(mode="script", responses=[reply])
+    answer = open_fake(news, embedder, fake).ask("Can Lumen buy Orbit shares?")
+    assert answer.text.startswith("Yes [1].")
+    assert answer.step("no_yes_to_an_open_question").decision == "skipped"
+
+
+def test_a_follow_up_is_excerpted_for_its_own_words_when_the_rewrite_loses_them(
+    news, embedder
+) -> None:
+    """The rewrite asks about a percentage; the reader asked how far deployments grow. The
+    excerpt of the warrant article is chosen for both, so it holds the reader's answer."""
+    fake = FakeChatModel(mode="cite", rewrites=["What percentage of Orbit does Lumen get?"])
+    history = [
+        {"role": "user", "content": "What warrant did Orbit give Lumen?"},
+        {
+            "role": "assistant",
+            "content": "A warrant for 160 million shares [1].",
+            "article_ids": ["warrant"],
+        },
+    ]
+    byline = open_fake(news, embedder, fake, passage_chars=110)
+    answer = byline.ask("How many gigawatts do deployments grow to in full?", history=history)
+    passages = " ".join(s["passage"] for s in answer.read if s["article_id"] == "warrant")
+    assert "full 6 gigawatts" in passages
+    assert answer.query == "What percentage of Orbit does Lumen get?"

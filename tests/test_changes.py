@@ -227,3 +227,46 @@ def test_a_date_in_the_claim_is_neither_a_name_nor_a_figure() -> None:
     other = "Acme shares fell 17% on Monday, erasing 589 billion dollars of value."
     assert states_differently(claim, other, "", headline="Zenith shock hits Acme")
     assert not states_differently(claim, "Acme lost 593 billion dollars on Monday.", "", "Zenith")
+
+
+def test_a_figure_of_another_order_of_magnitude_is_another_quantity() -> None:
+    assert states_differently("Acme plans 75 billion.", "Acme plans 93 billion.", "")
+    assert not states_differently("Acme invests 10 billion.", "Acme began with 1 billion.", "")
+    assert not states_differently("Acme invests 10 billion.", "Acme holds 135 billion.", "")
+    # an amount reported without its figure is another report of it
+    assert states_differently("Acme invests 10 billion.", "Acme makes a multibillion bet.", "")
+
+
+def test_a_sentence_that_does_not_name_the_claims_subject_is_not_its_report() -> None:
+    claim = "Acme invests 10 billion in Zenith."
+    other = "The company called it the third phase of a 4 billion partnership."
+    assert not states_differently(claim, other, "", headline="Acme and Zenith extend deal")
+
+
+def test_an_earlier_report_the_model_did_not_read_is_quoted_as_what_changed() -> None:
+    from rag.retrieval.retriever import Retrieval
+
+    chain = Chain()
+    late = source(1, "late", "2025-10-29", "Desk", LATE)
+    early = source(9, "early", "2025-02-04", "Wire", EARLY).hit
+    prep = prepared(QUESTION, [late])
+    prep.retrieval = Retrieval(plan=None, hits=[late.hit, early])
+    draft = checked(chain, prep, "Acme Cloud plans 93 billion dollars in 2025 [1].")
+    out, record = ReportedChanges(threshold=0.45)(chain, prep, draft)
+    assert record.decision == "changed" and record.detail["earlier"] == [2]
+    assert [s.hit.article_id for s in prep.sources] == ["late", "early"]  # now a source
+    assert "Earlier, on 4 Feb 2025, Wire reported" in out.text and "75 billion" in out.text
+
+
+def test_a_later_report_the_model_did_not_read_does_not_lead_the_answer() -> None:
+    from rag.retrieval.retriever import Retrieval
+
+    chain = Chain()
+    early = source(1, "early", "2025-02-04", "Desk", EARLY)
+    prep = prepared(QUESTION, [early])
+    prep.retrieval = Retrieval(
+        plan=None, hits=[early.hit, source(2, "late", "2025-10-29", "Wire", LATE).hit]
+    )
+    draft = checked(chain, prep, "Acme Cloud plans about 75 billion dollars in 2025 [1].")
+    out, record = ReportedChanges(threshold=0.45)(chain, prep, draft)
+    assert record.decision == "pass" and out.text == draft.text
