@@ -57,12 +57,20 @@ def _markers(sentence: str) -> set[int]:
     return numbers
 
 
+_LEADING_MARKERS = re.compile(r"^\s*(?:" + _MARKER.pattern + r"\s*)+")
+
+
 def cited_sentences(text: str) -> list[tuple[str, set[int]]]:
     """The answer's sentences, each with the source numbers it cites. Markers standing alone
     after a sentence's full stop ("... billion. [2]") belong to that sentence."""
     out: list[tuple[str, set[int]]] = []
     for start, end in sentence_spans(text):
         sentence = text[start:end]
+        # markers after a closing quote ("…said.” [1] Later…") open the next span: theirs
+        lead = _LEADING_MARKERS.match(sentence)
+        if lead and out and sentence[lead.end() :].strip():
+            out[-1] = (out[-1][0] + " " + lead.group().strip(), out[-1][1] | _markers(lead.group()))
+            sentence = sentence[lead.end() :]
         numbers = _markers(sentence)
         bare = _MARKER.sub("", sentence).strip(" .,;:!?")
         if not bare and out:

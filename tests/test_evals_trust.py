@@ -81,6 +81,14 @@ def test_cited_segments_pair_each_figure_with_the_markers_that_follow_it():
     ]
 
 
+def test_markers_after_a_closing_quote_belong_to_the_quote():
+    text = "X reported: “It cost $5 million.” [1] Earlier, Y reported $6 million [2]."
+    assert cited_segments(text) == [
+        ("X reported: “It cost $5 million.” [1]", {1}),
+        ("Earlier, Y reported $6 million [2].", {2}),
+    ]
+
+
 def test_latest_state_needs_the_new_figure_a_gold_citation_and_nothing_later():
     good = answer("Amazon has committed $8 billion [1].", cite(1, NEW))
     assert latest_state_correct(UPDATE, good) is True
