@@ -119,6 +119,12 @@ def names_all(terms: list[str], text: str) -> bool:
     return all(any(_same_word(t, w) for w in words) for t in terms)
 
 
+def names_any(terms: list[str], text: str) -> bool:
+    """Whether one of ``terms`` occurs in ``text`` in some form of the word."""
+    words = tokenize_query(text)
+    return any(_same_word(t, w) for t in terms for w in words)
+
+
 @dataclass(frozen=True)
 class Asked:
     """What one question asks for."""

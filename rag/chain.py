@@ -73,15 +73,16 @@ class Prepared:
     read: list[dict[str, Any]] = field(default_factory=list)  # the first prompt's sources
     evidence: list[Quote] = field(default_factory=list)
     trace: list[StepRecord] = field(default_factory=list)
-    draft: str = ""
+    draft: str = ""  # what the checks read: the model's draft, or a recovery's reply
+    written: str = ""  # what the model itself last wrote
     reread: bool = False  # the draft comes from a second reading of one source
     also_read: list[dict[str, Any]] = field(default_factory=list)
     unbacked: bool = False  # no sentence of the draft was backed by its sources
     refusal_reason: str | None = None  # why a check turned the draft into an abstention
     instructions_only: bool = False  # the question asked for something other than news
-    reading: str = (
-        ""  # what passages and evidence are chosen for: the query, and a follow-up's own words
-    )
+    news: str = ""  # the question as asked, less any instructions around it (not rewritten)
+    # what passages and evidence are chosen for: the query, and a follow-up's own words
+    reading: str = ""
 
 
 class _Clock:
@@ -211,6 +212,7 @@ class AnswerChain:
             retrieval=result,
             read=[s.to_dict() for s in sources],
             instructions_only=asked.instructions_only,
+            news=news,
         )
         for guard in self.steps.guards:
             record = guard(prep, self)
@@ -282,6 +284,7 @@ class AnswerChain:
             yield Stage("read", f"{articles} article{'s' * (articles != 1)}", clock())
             t_gen = time.perf_counter()
             prep.draft = yield from self.generate(model, prep, prep.sources, clock)
+            prep.written = prep.draft
             prep.timings["generate"] = time.perf_counter() - t_gen
             if refuses(prep.draft):
                 yield from self._recover(model, prep, clock)
@@ -307,6 +310,7 @@ class AnswerChain:
             prep.trace.append(record)
             if draft is not None:
                 prep.draft = draft
+                prep.written = draft if recovery.uses_model else prep.written
                 prep.reread = recovery.name == "second_reading"
                 return
 
@@ -337,14 +341,30 @@ class AnswerChain:
             yield _token(held, clock)
         return draft
 
-    def _finish(self, prep: Prepared, model_name: str, clock: _Clock) -> Answer:
-        t0 = time.perf_counter()
+    def _check(self, prep: Prepared):
         checked = None
         for check in self.steps.checks:
             checked, record = check(self, prep, checked)
             prep.trace.append(record)
-        prep.timings["check"] = time.perf_counter() - t0
         assert checked is not None, "the check steps must start with the cite-check"
+        return checked
+
+    def _finish(self, prep: Prepared, model_name: str, clock: _Clock) -> Answer:
+        t0 = time.perf_counter()
+        checked = self._check(prep)
+        if checked.refused and prep.refusal_reason:
+            # A draft the checks turned down is a refusal too: the recoveries that need no
+            # model call may still find the answer among the sources.
+            for recovery in self.steps.recoveries:
+                if recovery.uses_model:
+                    continue
+                record, draft = _drain(recovery(self, None, prep, prep.draft))
+                prep.trace.append(record)
+                if draft is not None:
+                    prep.draft, prep.refusal_reason, prep.unbacked = draft, None, False
+                    checked = self._check(prep)
+                    break
+        prep.timings["check"] = time.perf_counter() - t0
         if checked.refused:
             reason = prep.refusal_reason or "the model found no answer in the sources"
             return self._abstention(prep, model_name, clock, reason, quote=True)
@@ -395,7 +415,7 @@ class AnswerChain:
             timings={k: round(v, 4) for k, v in prep.timings.items() if v is not None},
             query=prep.query,
             filters=prep.filters.to_dict(),
-            draft=prep.draft,
+            draft=prep.written or prep.draft,
             read=prep.read,
             evidence=[asdict(q) for q in prep.evidence],
             trace=prep.trace,
@@ -412,6 +432,16 @@ def _token(text: str, clock: _Clock | None) -> Token:
     if clock is not None:
         clock.shown()
     return Token(text)
+
+
+def _drain(steps: Iterator[Token]) -> Any:
+    """Run a recovery to its end, its tokens unshown (the answer replaces them); returns
+    what it returns."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
 
 
 def _shown(steps: Iterator[Token], clock: _Clock) -> Iterator[Token]:

@@ -151,3 +151,24 @@ def test_a_follow_up_is_excerpted_for_its_own_words_when_the_rewrite_loses_them(
     passages = " ".join(s["passage"] for s in answer.read if s["article_id"] == "warrant")
     assert "full 6 gigawatts" in passages
     assert answer.query == "What percentage of Orbit does Lumen get?"
+
+
+def test_an_answer_whose_passage_does_not_name_what_was_asked_abstains(news, embedder) -> None:
+    """The passage gives a charge; the reply calls it an operating profit."""
+    reply = "Zenith reported an operating profit of $5.5 billion for its Falcon chips [1]."
+    fake = FakeChatModel(mode="script", responses=[reply])
+    answer = open_fake(news, embedder, fake).ask("What operating profit did Zenith report?")
+    assert answer.abstained and "names what the question asks" in answer.abstain_reason
+    assert answer.step("names_what_was_asked").detail["focus"] == ["operating", "profit"]
+
+
+def test_a_reply_the_checks_turn_down_gives_way_to_a_quote_that_answers(news, embedder) -> None:
+    """A bare "Yes" to "How many…" gives no number; the evidence quote does."""
+    fake = FakeChatModel(mode="script", responses=["Yes [1]."])
+    answer = open_fake(news, embedder, fake).ask("How many Orbit shares can Lumen buy?")
+    assert not answer.abstained and "160 million" in answer.text
+    assert answer.text.startswith("The closest the articles come is Market Wire on 6 Oct 2025")
+    assert answer.draft == "Yes [1]."  # what the model wrote is kept
+    decisions = [(r.name, r.decision) for r in answer.trace]
+    assert ("gives_what_was_asked", "abstain") in decisions
+    assert ("quoted_evidence", "replaced") in decisions

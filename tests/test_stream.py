@@ -48,6 +48,7 @@ def test_an_answered_question_streams_sources_evidence_tokens_then_the_answer(
         "cite_check",
         "no_yes_to_an_open_question",
         "gives_what_was_asked",
+        "names_what_was_asked",
         "hide_unbacked",
         "figures_in_passages",
         "reported_changes",

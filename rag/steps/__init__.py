@@ -21,6 +21,7 @@ from rag.steps.checks import (
     CiteCheck,
     GivesWhatWasAsked,
     HideUnbacked,
+    NamesWhatWasAsked,
     NoYesToAnOpenQuestion,
     OneNumberPerArticle,
 )
@@ -81,6 +82,7 @@ def default_steps(settings: Settings) -> Steps:
             CiteCheck(),
             NoYesToAnOpenQuestion(),
             GivesWhatWasAsked(),
+            NamesWhatWasAsked(),
             HideUnbacked(threshold=support_threshold, clause_threshold=settings.clause_threshold),
             FiguresInPassages(),
             ReportedChanges(threshold=support_threshold, same_days=settings.conflict_days),

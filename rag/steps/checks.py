@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rag.answer import Citation, StepRecord
-from rag.asked import asked_kind, asks_yes_or_no, gives_kind, kind_label
+from rag.asked import asked_kind, asks_yes_or_no, focus_terms, gives_kind, kind_label, names_any
 from rag.citations import CheckedAnswer, states_nothing, strip_markers, with_markers
+from rag.steps.coverage import names_in
 
 if TYPE_CHECKING:
     from rag.chain import AnswerChain, Prepared
@@ -62,7 +63,7 @@ class NoYesToAnOpenQuestion:
     def __call__(
         self, chain: AnswerChain, prep: Prepared, checked: CheckedAnswer
     ) -> tuple[CheckedAnswer, StepRecord]:
-        if not self.enabled or checked.refused or asks_yes_or_no(prep.query):
+        if not self.enabled or checked.refused or asks_yes_or_no(prep.news or prep.query):
             return checked, StepRecord("check", self.name, "skipped")
         if len(checked.sentences) < 2 or not _bare_yes_or_no(checked.sentences[0].text):
             return checked, StepRecord("check", self.name, "pass")
@@ -92,7 +93,7 @@ class GivesWhatWasAsked:
     def __call__(
         self, chain: AnswerChain, prep: Prepared, checked: CheckedAnswer
     ) -> tuple[CheckedAnswer, StepRecord]:
-        kind = asked_kind(prep.query)
+        kind = asked_kind(prep.query) or asked_kind(prep.news)
         if not self.enabled or checked.refused or kind is None:
             return checked, StepRecord("check", self.name, "skipped")
         text = " ".join(strip_markers(s.text) for s in checked.sentences)
@@ -101,6 +102,34 @@ class GivesWhatWasAsked:
         checked.refused = True
         prep.refusal_reason = f"the answer gives no {kind_label(kind)}, which the question asks for"
         return checked, StepRecord("check", self.name, "abstain", {"kind": kind})
+
+
+@dataclass
+class NamesWhatWasAsked:
+    """An answer to a question that names what it asks about ("What operating profit did…")
+    whose cited passages and headlines hold none of those words is about something else (the
+    revenue the passage gives, labelled operating profit): it becomes an abstention."""
+
+    enabled: bool = True
+    name: str = "names_what_was_asked"
+
+    def __call__(
+        self, chain: AnswerChain, prep: Prepared, checked: CheckedAnswer
+    ) -> tuple[CheckedAnswer, StepRecord]:
+        if not self.enabled or checked.refused:
+            return checked, StepRecord("check", self.name, "skipped")
+        names = " ".join(names_in(prep.query, chain.retriever.publishers)).lower()
+        focus = [t for t in focus_terms(prep.query) if t not in names]
+        if not focus:
+            return checked, StepRecord("check", self.name, "skipped")
+        by_n = {c.n: c for c in checked.citations}
+        cited = [by_n[n] for s in checked.sentences for n in s.citations if n in by_n]
+        text = " ".join(f"{c.title} {c.passage}" for c in cited)
+        if not cited or names_any(focus, text):
+            return checked, StepRecord("check", self.name, "pass", {"focus": focus})
+        checked.refused = True
+        prep.refusal_reason = "no cited passage names what the question asks about"
+        return checked, StepRecord("check", self.name, "abstain", {"focus": focus})
 
 
 @dataclass

@@ -16,13 +16,14 @@ from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 
 from rag.answer import StepRecord
-from rag.asked import Asked, gives_kind, names_all
+from rag.asked import Asked, asked_kind, gives_kind, names_all
 from rag.citations import refuses
 from rag.events import Token
 from rag.evidence import holds_kind_asked
+from rag.instructions import is_instruction
 from rag.prompting import answer_messages
 from rag.retrieval.context import build_sources
-from rag.steps.changes import long_day, report_day
+from rag.steps.changes import long_day, publisher_of, report_day
 from rag.steps.coverage import names_missing_from
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class DoubtedRefusal:
 
     below: float
     name: str = "doubted_refusal"
+    uses_model: bool = True
 
     def __call__(
         self, chain: AnswerChain, model: BaseChatModel, prep: Prepared, draft: str
@@ -89,6 +91,7 @@ class SecondReading:
     chars: int
     lead_bonus: float = 0.0
     name: str = "second_reading"
+    uses_model: bool = True
 
     def focus(self, chain: AnswerChain, prep: Prepared):
         """The source to read again, or None when there is none worth it."""
@@ -136,11 +139,13 @@ class QuotedEvidence:
 
     enabled: bool = True
     name: str = "quoted_evidence"
+    uses_model: bool = False  # it also runs when the checks turn a draft down
 
     def __call__(
         self, chain: AnswerChain, model: BaseChatModel, prep: Prepared, draft: str
     ) -> Iterator[Token]:
         asked = Asked.of(prep.query)
+        kind = asked.kind or asked_kind(prep.news)
         if not self.enabled or not asked.focus or not prep.evidence:
             return StepRecord("recovery", self.name, "skipped"), None
         by_n = {s.n: s for s in prep.sources}
@@ -151,10 +156,14 @@ class QuotedEvidence:
             if source is None:
                 continue
             why = None
-            if not holds_kind_asked(quote.text, prep.query):
+            if is_instruction(quote.text):
+                why = "an instruction"
+            elif not (
+                holds_kind_asked(quote.text, prep.query) or holds_kind_asked(quote.text, prep.news)
+            ):
                 why = "not the kind asked for"
-            elif asked.kind and not gives_kind(quote.text, asked.kind):
-                why = f"no {asked.kind}"
+            elif kind and not gives_kind(quote.text, kind):
+                why = f"no {kind}"
             elif not names_all(asked.focus, quote.text):
                 why = "does not name what is asked"
             elif names_missing_from(prep.query, publishers, f"{source.hit.title} {quote.text}"):
@@ -162,7 +171,7 @@ class QuotedEvidence:
             if why:
                 tried.append({"n": quote.n, "why": why})
                 continue
-            reporter = source.hit.source or "a report"
+            reporter = publisher_of(source)
             day = report_day(source)
             when = f" on {long_day(day)}" if day else ""
             reply = f"The closest the articles come is {reporter}{when}: “{quote.text}” [{quote.n}]"
