@@ -98,6 +98,19 @@ def focus_terms(question: str) -> list[str]:
     return []
 
 
+_NOUN_FOCUS = re.compile(
+    _OPENING + rf"(?:what|which)\s+(?!{_AUXILIARY}\b)(?P<focus>.+?)\s+{_AUXILIARY}\b", re.I
+)
+
+
+def asked_noun(question: str) -> list[str]:
+    """The words of the thing a "What/Which <thing> did…" question asks for ("net loss" in
+    "What net loss did CoreWeave report?"); empty for any other shape, where the words after
+    the question word are as often a verb ("How much has Amazon committed…")."""
+    m = _NOUN_FOCUS.search(question)
+    return [w for w in tokenize_query(m.group("focus")) if not w.isdigit()] if m else []
+
+
 def _same_word(a: str, b: str) -> bool:
     """Two word forms of one word ("charge", "charges"; "spending", "spend")."""
     if a == b:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rag.answer import Citation, StepRecord
-from rag.asked import asked_kind, asks_yes_or_no, focus_terms, gives_kind, kind_label, names_any
+from rag.asked import asked_kind, asked_noun, asks_yes_or_no, gives_kind, kind_label, names_any
 from rag.citations import CheckedAnswer, states_nothing, strip_markers, with_markers
 from rag.steps.coverage import names_in
 
@@ -106,9 +106,9 @@ class GivesWhatWasAsked:
 
 @dataclass
 class NamesWhatWasAsked:
-    """An answer to a question that names what it asks about ("What operating profit did…")
-    whose cited passages and headlines hold none of those words is about something else (the
-    revenue the passage gives, labelled operating profit): it becomes an abstention."""
+    """An answer to a "What/Which <thing> did…" question ("What operating profit did…")
+    whose cited passages and headlines hold none of the thing's words is about something else
+    (the revenue the passage gives, labelled operating profit): it becomes an abstention."""
 
     enabled: bool = True
     name: str = "names_what_was_asked"
@@ -119,7 +119,7 @@ class NamesWhatWasAsked:
         if not self.enabled or checked.refused:
             return checked, StepRecord("check", self.name, "skipped")
         names = " ".join(names_in(prep.query, chain.retriever.publishers)).lower()
-        focus = [t for t in focus_terms(prep.query) if t not in names]
+        focus = [t for t in asked_noun(prep.query) if t not in names]
         if not focus:
             return checked, StepRecord("check", self.name, "skipped")
         by_n = {c.n: c for c in checked.citations}
