@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rag.lexical import tokenize_query
 
 # The question's opening: an optional preposition, then the question word.
-_OPENING = r"^\W*(?:(?:at|in|for|by|to|on|from|of|and|so|then)\s+)?"
+_OPENING = r"^\W*(?:question\s*:\s*)?(?:(?:at|in|for|by|to|on|from|of|and|so|then)\s+)?"
 _KINDS: dict[str, re.Pattern[str]] = {
     "price": re.compile(
         _OPENING

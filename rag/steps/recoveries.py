@@ -16,7 +16,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 
 from rag.answer import StepRecord
-from rag.asked import Asked, asked_kind, gives_kind, names_all
+from rag.asked import Asked, asked_kind, focus_terms, gives_kind, names_all
 from rag.citations import refuses
 from rag.events import Token
 from rag.evidence import holds_kind_asked
@@ -146,7 +146,8 @@ class QuotedEvidence:
     ) -> Iterator[Token]:
         asked = Asked.of(prep.query)
         kind = asked.kind or asked_kind(prep.news)
-        if not self.enabled or not asked.focus or not prep.evidence:
+        focus = asked.focus or focus_terms(prep.news)  # a rewrite may lose what was asked
+        if not self.enabled or not focus or not prep.evidence:
             return StepRecord("recovery", self.name, "skipped"), None
         by_n = {s.n: s for s in prep.sources}
         publishers = chain.retriever.publishers
@@ -164,7 +165,7 @@ class QuotedEvidence:
                 why = "not the kind asked for"
             elif kind and not gives_kind(quote.text, kind):
                 why = f"no {kind}"
-            elif not names_all(asked.focus, quote.text):
+            elif not names_all(focus, quote.text):
                 why = "does not name what is asked"
             elif names_missing_from(prep.query, publishers, f"{source.hit.title} {quote.text}"):
                 why = "a name of the question is missing"
@@ -176,8 +177,8 @@ class QuotedEvidence:
             when = f" on {long_day(day)}" if day else ""
             reply = f"The closest the articles come is {reporter}{when}: “{quote.text}” [{quote.n}]"
             yield Token(reply)
-            detail = {"n": quote.n, "focus": asked.focus, "passed_over": tried}
+            detail = {"n": quote.n, "focus": focus, "passed_over": tried}
             return StepRecord("recovery", self.name, "replaced", detail), reply
         return StepRecord(
-            "recovery", self.name, "kept", {"focus": asked.focus, "tried": tried}
+            "recovery", self.name, "kept", {"focus": focus, "tried": tried}
         ), None
