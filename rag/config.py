@@ -101,6 +101,17 @@ class Settings(BaseSettings):
         True,
         description="Abstain when the question names an outlet or a name no article covers.",
     )
+    quote_evidence: bool = Field(
+        True,
+        description="When the model refuses, or its answer is turned down, offer the evidence "
+        "sentence that plainly holds what was asked, quoted and cited.",
+    )
+    asked_checks: bool = Field(
+        True,
+        description="Abstain when an answer gives none of the kind asked for (a price, a "
+        "number) or its passages do not name what was asked; drop a bare Yes to an open "
+        "question.",
+    )
     reranker: str | None = Field(
         None, description="Path to a local cross-encoder model (optional)."
     )

@@ -542,10 +542,11 @@ def test_baseline_band_gates_a_run_that_loses_questions(byline, corpus, dataset,
         embedder=HashEmbeddings(),
         embed_model="hash",
         chat_model=FakeChatModel(mode="refuse"),
+        quote_evidence=False,  # nothing may stand in for the answers it loses
     )
     code, printed = _eval([*args, "--baseline", str(base)], refusing, capsys)
     refusing.close()
-    assert code == 1
+    assert code == 1, printed
     assert "FAILED the regression band" in printed and "answered → abstained" in printed
 
     thresholds.write_text("[tiny]\nhit_at_10 = 0.0\n")

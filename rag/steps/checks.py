@@ -7,6 +7,7 @@ backs its sentence, and each article is one source number, counted from [1] in o
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -104,11 +105,15 @@ class GivesWhatWasAsked:
         return checked, StepRecord("check", self.name, "abstain", {"kind": kind})
 
 
+_DIGIT = re.compile(r"\d")
+
+
 @dataclass
 class NamesWhatWasAsked:
-    """An answer to a "What/Which <thing> did…" question ("What operating profit did…")
-    whose cited passages and headlines hold none of the thing's words is about something else
-    (the revenue the passage gives, labelled operating profit): it becomes an abstention."""
+    """An answer giving a figure for a "What/Which <thing> did…" question ("What operating
+    profit did…") whose cited passages and headlines hold none of the thing's words is about
+    something else (the revenue the passage gives, labelled operating profit): it becomes an
+    abstention."""
 
     enabled: bool = True
     name: str = "names_what_was_asked"
@@ -120,7 +125,9 @@ class NamesWhatWasAsked:
             return checked, StepRecord("check", self.name, "skipped")
         names = " ".join(names_in(prep.query, chain.retriever.publishers)).lower()
         focus = [t for t in asked_noun(prep.query) if t not in names]
-        if not focus:
+        answer = " ".join(strip_markers(s.text) for s in checked.sentences)
+        # a figure is what gets mislabelled; a name answering "Which company…" is not
+        if not focus or not _DIGIT.search(answer):
             return checked, StepRecord("check", self.name, "skipped")
         by_n = {c.n: c for c in checked.citations}
         cited = [by_n[n] for s in checked.sentences for n in s.citations if n in by_n]

@@ -179,6 +179,4 @@ class QuotedEvidence:
             yield Token(reply)
             detail = {"n": quote.n, "focus": focus, "passed_over": tried}
             return StepRecord("recovery", self.name, "replaced", detail), reply
-        return StepRecord(
-            "recovery", self.name, "kept", {"focus": focus, "tried": tried}
-        ), None
+        return StepRecord("recovery", self.name, "kept", {"focus": focus, "tried": tried}), None
