@@ -196,7 +196,9 @@ class Byline:
             self.store,
             self.manifest,
             self.embedder,
-            Chunker(self.settings.chunk_size, self.settings.chunk_overlap),
+            Chunker(
+                self.settings.chunk_size, self.settings.chunk_overlap, self.settings.embed_title
+            ),
             int(self.settings.max_file_mb * 1_000_000),
             self.settings.lexical_max_segments,
         )

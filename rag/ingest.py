@@ -31,7 +31,7 @@ from langchain_core.embeddings import Embeddings
 from tqdm.auto import tqdm
 
 from rag.articles import Article
-from rag.chunking import Chunk, Chunker, embedding_text
+from rag.chunking import Chunk, Chunker
 from rag.lexical import LexicalDoc, docs_from_chunks
 from rag.lexical_writer import MAX_SEGMENTS, LexicalWriter
 from rag.loaders import LoadResult, iter_articles
@@ -331,7 +331,7 @@ class Ingestor:
             ts = int(article.published_at.timestamp()) if article.published_at else None
             for chunk in chunks:
                 batch.ids.append(chunk.id)
-                batch.texts.append(embedding_text(article, chunk))
+                batch.texts.append(self.chunker.embedding_text(article, chunk))
                 batch.docs.append(chunk.text)
                 # Hash and count let a manifest be rebuilt from the store alone (server mode).
                 meta = chunk_metadata(article, chunk)

@@ -151,3 +151,33 @@ def test_a_loader_stage_failure_is_raised_by_ingest_and_nothing_half_written(
     monkeypatch.undo()
     assert b.ingest([docs], progress=False).articles == 6
     b.close()
+
+
+class Recording(HashEmbeddings):
+    """The test embedder, keeping every text it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.seen += texts
+        return super().embed_documents(texts)
+
+
+@pytest.mark.parametrize("embed_title", [True, False])
+def test_embed_title_decides_whether_the_title_line_is_embedded(
+    tmp_path: Path, embed_title: bool
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("---\nid: a\ntitle: Harbor deal\n---\nThe port signed it.\n")
+    embedder = Recording()
+    b = Byline.open(
+        tmp_path / "idx", embedder=embedder, embed_model="hash", embed_title=embed_title
+    )
+    b.ingest([docs], progress=False)
+    expected = "Harbor deal\nThe port signed it." if embed_title else "The port signed it."
+    assert embedder.seen == [expected]
+    assert b.search("port signed", k=1)[0].text == "The port signed it."
+    b.close()
