@@ -195,7 +195,7 @@ class Byline:
             self.index_dir,
             self.store,
             self.manifest,
-            self.embedder,
+            lambda: self.embedder,  # loaded only if something needs embedding
             Chunker(
                 self.settings.chunk_size, self.settings.chunk_overlap, self.settings.embed_title
             ),

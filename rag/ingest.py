@@ -164,14 +164,17 @@ def _not_covered(extra: list[str], given: Sequence[str | Path]) -> list[str]:
 
 
 class Ingestor:
-    """Writes articles into the store, the manifest and the lexical index, incrementally."""
+    """Writes articles into the store, the manifest and the lexical index, incrementally.
+
+    ``embedder`` is called for the embedder when there is something to embed, so an ingest
+    that finds nothing new never loads a model."""
 
     def __init__(
         self,
         index_dir: Path,
         store: ChunkStore,
         manifest: Manifest,
-        embedder: Embeddings,
+        embedder: Callable[[], Embeddings],
         chunker: Chunker,
         max_bytes: int,
         lexical_max_segments: int = MAX_SEGMENTS,
@@ -400,7 +403,7 @@ class Ingestor:
             if text not in position:
                 position[text] = len(unique)
                 unique.append(text)
-        vectors = self.embedder.embed_documents(unique)
+        vectors = self.embedder().embed_documents(unique)
         return [vectors[position[t]] for t in texts]
 
     def rebuild_lexical(self) -> None:

@@ -181,3 +181,25 @@ def test_embed_title_decides_whether_the_title_line_is_embedded(
     assert embedder.seen == [expected]
     assert b.search("port signed", k=1)[0].text == "The port signed it."
     b.close()
+
+
+def test_an_ingest_with_nothing_to_embed_never_loads_the_model(tmp_path: Path, monkeypatch) -> None:
+    import rag.embeddings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("---\nid: a\ntitle: Harbor deal\n---\nThe port signed it.\n")
+    first = Byline.open(tmp_path / "idx", embedder=HashEmbeddings(), embed_model="hash")
+    first.ingest([docs], progress=False)
+    first.close()
+
+    def no_model(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the embedding model was loaded")
+
+    monkeypatch.setattr(rag.embeddings, "make_embedder", no_model)
+    again = Byline.open(tmp_path / "idx", embed_model="hash")
+    assert again.ingest([docs], progress=False).unchanged == 1
+    (docs / "b.md").write_text("---\nid: b\n---\nA new story.\n")
+    with pytest.raises(AssertionError, match="model was loaded"):
+        again.ingest([docs], progress=False)  # now there is something to embed
+    again.close()
