@@ -105,19 +105,19 @@ def naive_documents(files: Sequence[Path], settings: Any) -> list[Any]:
     """LangChain Documents holding exactly the text Byline embeds for each of its chunks."""
     from langchain_core.documents import Document
 
-    from rag.chunking import Chunker, embedding_text
+    from rag.chunking import Chunker
     from rag.ingest import chunk_metadata
     from rag.loaders import load_paths
 
     loaded = load_paths(files, int(settings.max_file_mb * 1_000_000))
-    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap, settings.embed_title)
     docs: list[Document] = []
     for article in loaded.articles:
         for chunk in chunker.split(article):
             # The same metadata Byline stores, so both stores hold the same records.
             docs.append(
                 Document(
-                    page_content=embedding_text(article, chunk),
+                    page_content=chunker.embedding_text(article, chunk),
                     id=chunk.id,
                     metadata=chunk_metadata(article, chunk),
                 )

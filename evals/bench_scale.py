@@ -1,20 +1,27 @@
 """Scale benchmark: ingest, incremental changes and hybrid retrieval as the archive grows.
 
-``python -m evals.bench_scale [--sizes 10000,100000] [--queries 50] [--out DIR]``
+``python -m evals.bench_scale [--sizes 10000,100000] [--stores embedded,server] [--queries 50]
+[--budget-minutes M] [--out DIR]``
 
 For each size, a synthetic news-like corpus (outlets, dates over three years, a Zipf-shaped
 vocabulary with names and figures, about 4 chunks an article) is written as JSONL files and
-ingested into a fresh embedded index with the hash test embedder, so the numbers isolate
-everything but the embedding model. Measured, on one index per size: first ingest (seconds
-per 1,000 chunks), an unchanged re-ingest, adding 10 articles, removing 10 (``--prune``), and
-in a fresh serving process: hybrid retrieval p50/p95 (plain search, and the news retriever
-with planning and re-ranking), the lexical side alone, and that process's peak RSS; plus the
-index's size on disk. Prints a table and writes JSON. Not a test: nothing is asserted.
+ingested into a fresh index with the hash test embedder, so the numbers isolate everything
+but the embedding model; once into the embedded store and once through a `chroma run` server
+on loopback (``--stores``). Measured, on one index per size and store: first ingest (seconds
+per 1,000 chunks, overall and stretch by stretch as the index grows), an unchanged
+re-ingest, adding 10 articles (naming the whole corpus, and naming only their file),
+removing 10 (``--prune``), and in a fresh serving process: hybrid retrieval p50/p95 (plain
+search, and the news retriever with planning and re-ranking), the lexical side alone, and
+that process's peak RSS; plus the index's size on disk and the server's peak RSS. With
+``--budget-minutes`` a first ingest that runs longer stops there, and everything else is
+measured on what it had indexed. Prints a table and writes JSON and, beside it, a plot of
+ingest seconds per 1,000 chunks against the index's size. Not a test: nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import statistics
@@ -29,7 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from evals.bench_ingest import peak_rss_mb, print_table, write_json
+from evals.chroma_server import ChromaServer, chroma_server, vm_hwm_mb
 from evals.results import DEFAULT_OUT, git_commit
+from evals.scale_plot import plot_ingest
 
 OUTLETS = [
     f"{name} {kind}"
@@ -103,16 +112,91 @@ def disk_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
 
-def bench_size(chunks: int, workdir: Path, queries: int) -> dict[str, Any]:
-    """Every measurement for one corpus size."""
+class OutOfTime(Exception):
+    """Raised from the progress callback to stop a first ingest that ran past its budget."""
+
+
+class Progress:
+    """Samples (chunks indexed, seconds) during a first ingest, and stops it past a budget.
+
+    Called after each committed batch; counts chunks from the manifest at most every
+    ``every`` seconds, so the sampling costs the ingest almost nothing."""
+
+    def __init__(self, byline: Any, budget: float | None, every: float = 10.0) -> None:
+        self.byline = byline
+        self.budget = budget
+        self.every = every
+        self.started = time.perf_counter()
+        self.last = self.started
+        self.samples: list[tuple[int, float]] = [(0, 0.0)]
+        self.articles = 0
+
+    def __call__(self, articles: int, _total: int) -> None:
+        self.articles = articles
+        now = time.perf_counter()
+        if now - self.last >= self.every:
+            self.last = now
+            self.samples.append((self.byline.manifest.counts()[1], now - self.started))
+        if self.budget is not None and now - self.started > self.budget:
+            raise OutOfTime
+
+    def curve(self) -> list[dict[str, float]]:
+        """Seconds per 1,000 chunks over each sampled stretch, against the index's size."""
+        out = []
+        for (c0, t0), (c1, t1) in itertools.pairwise(self.samples):
+            if c1 > c0:
+                out.append(
+                    {
+                        "chunks": c1,
+                        "seconds_per_1000_chunks": round((t1 - t0) / (c1 - c0) * 1000, 3),
+                    }
+                )
+        return out
+
+
+def keep_first(corpus: Path, articles: int) -> None:
+    """Cut the corpus files down to their first ``articles`` records (what an ingest stopped
+    early holds: files and lines are read in order)."""
+    left = articles
+    for path in sorted(corpus.iterdir()):
+        if left <= 0:
+            path.unlink()
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        if len(lines) > left:
+            path.write_text("".join(lines[:left]), encoding="utf-8")
+        left -= min(left, len(lines))
+
+
+def bench_size(
+    chunks: int,
+    workdir: Path,
+    queries: int,
+    server: ChromaServer | None = None,
+    budget: float | None = None,
+) -> dict[str, Any]:
+    """Every measurement for one corpus size, on the embedded store or on ``server``. With
+    ``budget`` (seconds), the first ingest stops after it and the rest is measured on what
+    was indexed by then."""
     from rag.app import Byline
 
     maker = CorpusMaker()
     corpus = workdir / "corpus"
     _, make_seconds = _timed(lambda: maker.write(corpus, max(1, chunks // CHUNKS_PER_ARTICLE)))
     index = workdir / "index"
-    byline = Byline.open(index, embed_model="hash")
-    first, first_s = _timed(lambda: byline.ingest([corpus], progress=False))
+    where = {"chroma_url": server.url, "collection": "scale"} if server else {}
+    byline = Byline.open(index, embed_model="hash", **where)
+    progress = Progress(byline, budget)
+    t0 = time.perf_counter()
+    try:
+        byline.ingest([corpus], progress=False, on_progress=progress)
+        stopped = False
+    except OutOfTime:
+        stopped = True
+        keep_first(corpus, progress.articles)
+    first_s = time.perf_counter() - t0
+    first_articles, first_chunks = byline.manifest.counts()
+    progress.samples.append((first_chunks, first_s))
     again, again_s = _timed(lambda: byline.ingest([corpus], progress=False))
     extra = workdir / "extra"
     maker.write(extra, 10, prefix="extra")
@@ -120,18 +204,29 @@ def bench_size(chunks: int, workdir: Path, queries: int) -> dict[str, Any]:
     for f in extra.iterdir():
         f.unlink()
     removed, remove_s = _timed(lambda: byline.ingest([corpus, extra], prune=True, progress=False))
+    newer = workdir / "newer"
+    maker.write(newer, 10, prefix="newer")
+    named, named_s = _timed(lambda: byline.ingest([newer], progress=False))
     ingest_rss = peak_rss_mb()
     segments = len(json.loads((index / "lexical.json").read_text())["segments"])
     byline.close()
     lexical = lexical_only(index, maker)
-    serving = serve_in_subprocess(index, maker.queries(queries))
+    serving = serve_in_subprocess(index, maker.queries(queries), server)
+    disk = {
+        "chroma": round(disk_mb(server.data if server else index / "chroma"), 1),
+        "lexical": round(disk_mb(index / "lexical"), 1),
+    }
+    disk["total"] = round(disk_mb(index) + (disk["chroma"] if server else 0.0), 1)
     return {
+        "store": "server" if server else "embedded",
         "target_chunks": chunks,
-        "articles": first.articles,
-        "chunks": first.chunks,
+        "stopped_by_budget": stopped,
+        "articles": first_articles,
+        "chunks": first_chunks,
         "corpus_write_seconds": round(make_seconds, 2),
         "first_ingest_seconds": round(first_s, 2),
-        "seconds_per_1000_chunks": round(first_s / first.chunks * 1000, 3),
+        "seconds_per_1000_chunks": round(first_s / max(1, first_chunks) * 1000, 3),
+        "ingest_curve": progress.curve(),
         "unchanged_reingest_seconds": round(again_s, 2),
         "unchanged_reingest_share": round(again_s / first_s, 4),
         "unchanged": again.unchanged,
@@ -139,37 +234,36 @@ def bench_size(chunks: int, workdir: Path, queries: int) -> dict[str, Any]:
         "added": added.added,
         "remove_10_seconds": round(remove_s, 2),
         "removed": removed.removed,
+        "add_10_named_seconds": round(named_s, 2),
+        "added_named": named.added,
         "lexical_segments": segments,
         "lexical_alone": lexical,
         "ingest_process_peak_rss_mb": round(ingest_rss, 1),
-        "disk_mb": {
-            "total": round(disk_mb(index), 1),
-            "chroma": round(disk_mb(index / "chroma"), 1),
-            "lexical": round(disk_mb(index / "lexical"), 1),
-        },
+        "server_peak_rss_mb": server.peak_rss_mb() if server else None,
+        "disk_mb": disk,
         "serving": serving,
     }
 
 
-def serve_in_subprocess(index: Path, queries: list[str]) -> dict[str, Any]:
+def serve_in_subprocess(
+    index: Path, queries: list[str], server: ChromaServer | None = None
+) -> dict[str, Any]:
     """Open the index in a fresh process (a server's view) and time searches there."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "evals.bench_scale", "--serve", str(index)],
-        input=json.dumps(queries),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    command = [sys.executable, "-m", "evals.bench_scale", "--serve", str(index)]
+    if server:
+        command += ["--url", server.url]
+    proc = subprocess.run(command, input=json.dumps(queries), capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"the serving process failed: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def serve(index: Path, queries: list[str]) -> dict[str, Any]:
+def serve(index: Path, queries: list[str], url: str | None = None) -> dict[str, Any]:
     """Latencies (ms) of hybrid search, the news retriever and the lexical side alone."""
     from rag.app import Byline
 
-    byline = Byline.open(index, embed_model="hash")
+    where = {"chroma_url": url, "collection": "scale"} if url else {}
+    byline = Byline.open(index, embed_model="hash", **where)
     _, open_s = _timed(lambda: (byline.search(queries[0], k=10), byline.retriever()))
     retriever = byline.retriever()
     timings: dict[str, list[float]] = {"search": [], "retriever": [], "lexical": []}
@@ -182,20 +276,8 @@ def serve(index: Path, queries: list[str]) -> dict[str, Any]:
         ms = sorted(v * 1000 for v in values)
         out[f"{name}_p50_ms"] = round(statistics.median(ms), 1)
         out[f"{name}_p95_ms"] = round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1)
-    out["peak_rss_mb"] = round(own_peak_rss_mb(), 1)
+    out["peak_rss_mb"] = round(vm_hwm_mb() or peak_rss_mb(), 1)
     return out
-
-
-def own_peak_rss_mb() -> float:
-    """This process's peak RSS since it started. Linux carries ``ru_maxrss`` over from the
-    parent across exec, so a child reads its own high-water mark from /proc instead."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return peak_rss_mb()
 
 
 def lexical_only(index: Path, maker: CorpusMaker) -> dict[str, float]:
@@ -231,15 +313,17 @@ def rows_of(results: list[dict[str, Any]]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for r in results:
         s = r["serving"]
+        cut = " (stopped by the budget)" if r.get("stopped_by_budget") else ""
         rows += [
-            (f"{r['chunks']:,} chunks ({r['articles']:,} articles)", ""),
+            (f"{r['store']}: {r['chunks']:,} chunks ({r['articles']:,} articles){cut}", ""),
             ("  first ingest s / 1,000 chunks", f"{r['seconds_per_1000_chunks']:.2f}"),
             (
                 "  unchanged re-ingest s (share)",
                 f"{r['unchanged_reingest_seconds']:.1f} ({r['unchanged_reingest_share']:.3f})",
             ),
-            ("  add 10 articles s", f"{r['add_10_seconds']:.2f}"),
-            ("  remove 10 articles s", f"{r['remove_10_seconds']:.2f}"),
+            ("  add 10 articles s (whole corpus named)", f"{r['add_10_seconds']:.2f}"),
+            ("  remove 10 articles s (--prune)", f"{r['remove_10_seconds']:.2f}"),
+            ("  add 10 articles s (their file alone)", f"{r['add_10_named_seconds']:.2f}"),
             (
                 "  lexical index alone: add / remove 10 s",
                 f"{r['lexical_alone']['add_10_seconds']:.3f} / "
@@ -257,28 +341,59 @@ def rows_of(results: list[dict[str, Any]]) -> list[tuple[str, str]]:
             ),
             ("  lexical segments", str(r["lexical_segments"])),
         ]
+        if r.get("server_peak_rss_mb") is not None:
+            rows.append(("  chroma server peak RSS MB", f"{r['server_peak_rss_mb']:.0f}"))
     return rows
+
+
+def run_one(size: int, store: str, queries: int, budget: float | None) -> dict[str, Any]:
+    """One size on one store, in a temporary folder (a fresh server for the server store)."""
+    with tempfile.TemporaryDirectory(prefix="byline-scale-") as tmp:
+        work = Path(tmp)
+        if store == "server":
+            with chroma_server(work / "server-data") as server:
+                return bench_size(size, work, queries, server, budget)
+        return bench_size(size, work, queries, None, budget)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evals.bench_scale", description=__doc__)
     p.add_argument("--sizes", default="10000,100000", help="Corpus sizes in chunks.")
+    p.add_argument(
+        "--stores",
+        default="embedded,server",
+        help="Comma-separated: embedded (PersistentClient) and/or server (`chroma run` on "
+        "loopback).",
+    )
     p.add_argument("--queries", type=int, default=50, help="Timed queries per size.")
+    p.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=None,
+        help="Stop each first ingest after this long and measure the rest on what it indexed.",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Folder for the JSON result.")
     p.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the serving subprocess
+    p.add_argument("--url", help=argparse.SUPPRESS)  # ... and its Chroma server
     args = p.parse_args(list(argv) if argv is not None else None)
     if args.serve is not None:
-        print(json.dumps(serve(args.serve, json.loads(sys.stdin.read()))))
+        print(json.dumps(serve(args.serve, json.loads(sys.stdin.read()), args.url)))
         return 0
+    stores = [s for s in args.stores.split(",") if s]
+    unknown = sorted(set(stores) - {"embedded", "server"})
+    if unknown:
+        p.error(f"unknown store(s) {', '.join(unknown)}: use embedded and/or server")
+    budget = args.budget_minutes * 60 if args.budget_minutes else None
     results = []
     for size in [int(s) for s in args.sizes.split(",") if s]:
-        with tempfile.TemporaryDirectory(prefix="byline-scale-") as tmp:
-            result = bench_size(size, Path(tmp), args.queries)
-        print(json.dumps(result), file=sys.stderr, flush=True)
-        results.append(result)
+        for store in stores:
+            result = run_one(size, store, args.queries, budget)
+            print(json.dumps(result), file=sys.stderr, flush=True)
+            results.append(result)
     doc = {"kind": "bench-scale", "git_commit": git_commit(), "embedder": "hash", "sizes": results}
     print_table("Scale benchmark (synthetic news, hash embedder)", rows_of(results))
-    print(f"wrote {write_json(doc, args.out, 'bench-scale')}")
+    path = write_json(doc, args.out, "bench-scale")
+    print(f"wrote {path} and {plot_ingest(results, path.with_suffix('.png'))}")
     return 0
 
 

@@ -24,6 +24,7 @@ def index_key(corpus: Sequence[str | Path], settings: Any) -> str:
         # the embeddings' identity (model and backend): an index is never searched with others
         f"embed={getattr(settings, 'embed_identity', settings.embed_model)}",
         f"chunk={settings.chunk_size}/{settings.chunk_overlap}",
+        *([] if getattr(settings, "embed_title", True) else ["untitled"]),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10]
 

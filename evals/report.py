@@ -14,7 +14,8 @@ PLOTS = {
 }
 
 
-def _pyplot():  # noqa: ANN202 - matplotlib is imported lazily and headless
+def pyplot():  # noqa: ANN201 - matplotlib is imported lazily and headless
+    """matplotlib.pyplot on the Agg backend (no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,7 +26,7 @@ def _pyplot():  # noqa: ANN202 - matplotlib is imported lazily and headless
 
 def plot_by_type(doc: dict[str, Any], path: Path) -> None:
     """Per-question-type accuracy (answer runs) or hit@5 (retrieval-only runs)."""
-    plt = _pyplot()
+    plt = pyplot()
     types = doc["per_type"]
     answer_run = any(v.get("correct") is not None for v in types.values())
     key = "correct" if answer_run else "hit_at_5"
@@ -57,7 +58,7 @@ def plot_by_type(doc: dict[str, Any], path: Path) -> None:
 
 def plot_latency(doc: dict[str, Any], path: Path) -> None:
     """Histogram of answer time and time to first token, or of retrieval time."""
-    plt = _pyplot()
+    plt = pyplot()
     items = [r for r in doc["items"] if r.get("error") is None]
     series: list[tuple[str, list[float]]] = []
     totals = [r["seconds"] for r in items if r.get("seconds") is not None]
@@ -85,7 +86,7 @@ def plot_latency(doc: dict[str, Any], path: Path) -> None:
 
 def plot_recall(doc: dict[str, Any], path: Path) -> None:
     """recall@k and hit@k for k = 1..10, for the answer chain's retriever and plain search."""
-    plt = _pyplot()
+    plt = pyplot()
     c = doc["curves"]
     ks = list(range(1, len(c["recall_at_k"]) + 1))
     fig, ax = plt.subplots(figsize=(6, 3.6))

@@ -195,8 +195,10 @@ class Byline:
             self.index_dir,
             self.store,
             self.manifest,
-            self.embedder,
-            Chunker(self.settings.chunk_size, self.settings.chunk_overlap),
+            lambda: self.embedder,  # loaded only if something needs embedding
+            Chunker(
+                self.settings.chunk_size, self.settings.chunk_overlap, self.settings.embed_title
+            ),
             int(self.settings.max_file_mb * 1_000_000),
             self.settings.lexical_max_segments,
         )

@@ -32,7 +32,10 @@ def chunk_id(article_id: str, index: int) -> str:
 class Chunker:
     """Sentence-aware splitter with overlap and exact character offsets into the article."""
 
-    def __init__(self, chunk_size: int = 800, chunk_overlap: int = 120) -> None:
+    def __init__(
+        self, chunk_size: int = 800, chunk_overlap: int = 120, embed_title: bool = True
+    ) -> None:
+        self.embed_title = embed_title
         self._splitter = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size,
             chunk_overlap=min(chunk_overlap, chunk_size // 2),
@@ -56,7 +59,12 @@ class Chunker:
             cursor = start + 1
         return chunks
 
+    def embedding_text(self, article: Article, chunk: Chunk) -> str:
+        """What gets embedded for ``chunk``: see :func:`embedding_text`."""
+        return embedding_text(article, chunk, self.embed_title)
 
-def embedding_text(article: Article, chunk: Chunk) -> str:
-    """What gets embedded and indexed lexically: the title gives every passage its context."""
-    return f"{article.title}\n{chunk.text}" if article.title else chunk.text
+
+def embedding_text(article: Article, chunk: Chunk, title: bool = True) -> str:
+    """What gets embedded: the title (unless ``title`` is False) gives every passage its
+    context (docs/decisions/0102-ingest-pipeline-and-token-batches.md)."""
+    return f"{article.title}\n{chunk.text}" if title and article.title else chunk.text

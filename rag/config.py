@@ -38,7 +38,7 @@ UNCALIBRATED_ABSTAIN = 0.30
 
 
 #: The first setting of the tuning section (``byline config`` prints its header there).
-TUNING_FROM = "passage_chars"
+TUNING_FROM = "embed_title"
 
 
 class Settings(BaseSettings):
@@ -164,6 +164,13 @@ class Settings(BaseSettings):
     # a run that compares (`byline eval compare`).
     # As often holding the gold answer as longer excerpts, for a shorter prompt:
     # docs/decisions/0007-shorter-excerpts.md.
+    # The title line costs about a tenth of the embedded tokens and is what lets a passage
+    # that never names its subject be found: docs/decisions/0102-ingest-pipeline-and-token-batches.md.
+    embed_title: bool = Field(
+        True,
+        description="Embed each chunk with its article's title line before it (re-ingest into "
+        "a new index after changing it).",
+    )
     passage_chars: int = Field(
         320, ge=80, le=4000, description="Longest excerpt of one passage put in the prompt."
     )

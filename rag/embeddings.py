@@ -112,6 +112,7 @@ class OnnxEmbeddings(Embeddings):
         self._session = session
         self._tokenizer = tokenizer
         self._inputs = {i.name for i in session.get_inputs()}
+        self._pad_id = tokenizer.token_to_id("[PAD]") or 0
         self.batch_size = batch_size
 
     @classmethod
@@ -124,7 +125,7 @@ class OnnxEmbeddings(Embeddings):
         _require_mean_pooling(model_path)
         tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
         tokenizer.enable_truncation(_max_tokens(model_path))
-        tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0)
+        tokenizer.no_padding()  # the file may pad to a fixed width; batches are padded here
         providers = ["CPUExecutionProvider"]
         if device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
@@ -134,26 +135,35 @@ class OnnxEmbeddings(Embeddings):
         return cls(session, tokenizer, batch_size)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Vectors in the order of ``texts``. Every text is tokenised once, then encoded in
+        batches of texts of similar token count (restoring the order after): a batch costs
+        its longest member's tokens times its size, and characters predict tokens too poorly
+        to sort by (docs/decisions/0102-ingest-pipeline-and-token-batches.md)."""
         if not texts:
             return []
-        # Batches of similar length waste least work on padding.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), 0), dtype=np.float32)
+        encoded = self._tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
+        out: np.ndarray | None = None
         for start in range(0, len(texts), self.batch_size):
             picked = order[start : start + self.batch_size]
-            vectors = self._encode([texts[i] for i in picked])
-            if out.shape[1] == 0:
+            vectors = self._encode([encoded[i] for i in picked])
+            if out is None:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[picked] = vectors
+        assert out is not None
         return out.tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        encoded = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+    def _encode(self, encoded: list[Any]) -> np.ndarray:
+        """Mean-pooled, normalised vectors of tokenised texts, padded to the longest here."""
+        width = max(len(e.ids) for e in encoded)
+        ids = np.full((len(encoded), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(encoded), width), dtype=np.int64)
+        for row, e in enumerate(encoded):
+            ids[row, : len(e.ids)] = e.ids
+            mask[row, : len(e.ids)] = 1
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)

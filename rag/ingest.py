@@ -7,6 +7,12 @@ leaves intents behind; the next ingest clears those articles' chunks, rebuilds t
 from the store and reads their files again, so the store, the lexical index and the manifest
 agree again (``byline check`` verifies it).
 
+Three stages run at once (``rag.pipeline``), each a step ahead of the next: reading, checking
+and chunking articles on one thread; embedding on another, several batches together sorted by
+token count; writing on the calling thread, which alone changes the store, the lexical index
+and the manifest, batch by batch in the order above. Memory holds a few batches, whatever the
+corpus size.
+
 Nothing is removed that could not be read: an article leaves the index only when the file that
 held it was read in full without a failure and no longer holds it, or, with ``prune``, when that
 file is gone. An id already indexed from another existing file is a conflict, not a replacement.
@@ -15,7 +21,8 @@ file is gone. An id already indexed from another existing file is a conflict, no
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,14 +31,18 @@ from langchain_core.embeddings import Embeddings
 from tqdm.auto import tqdm
 
 from rag.articles import Article
-from rag.chunking import Chunk, Chunker, embedding_text
+from rag.chunking import Chunk, Chunker
 from rag.lexical import LexicalDoc, docs_from_chunks
 from rag.lexical_writer import MAX_SEGMENTS, LexicalWriter
 from rag.loaders import LoadResult, iter_articles
 from rag.manifest import Entry, Intent, Manifest
+from rag.pipeline import stage
 from rag.store import ChunkStore
 
 BATCH_ARTICLES = 128
+# Texts embedded together (whole batches, at least this many), sorted by token count: a
+# wider window pads less; docs/decisions/0102-ingest-pipeline-and-token-batches.md.
+EMBED_WINDOW = 4096
 
 
 @dataclass
@@ -70,6 +81,19 @@ class IngestReport:
             "chunks": self.chunks,
             "seconds": round(self.seconds, 3),
         }
+
+
+@dataclass
+class Batch:
+    """A batch of new or changed articles, chunked and ready to embed and write."""
+
+    articles: list[Article]
+    ids: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    docs: list[str] = field(default_factory=list)
+    metas: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    lexical: list[LexicalDoc] = field(default_factory=list)
 
 
 def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
@@ -118,6 +142,21 @@ def _conflict(article: Article, old: Entry) -> dict[str, Any]:
     }
 
 
+def _windows(batches: Generator[Batch, None, None]) -> Iterator[list[Batch]]:
+    """Whole batches, grouped until they hold ``EMBED_WINDOW`` texts or the batches end."""
+    window: list[Batch] = []
+    texts = 0
+    with closing(batches):  # stopped early, the stage before stops too
+        for batch in batches:
+            window.append(batch)
+            texts += len(batch.texts)
+            if texts >= EMBED_WINDOW:
+                yield window
+                window, texts = [], 0
+    if window:
+        yield window
+
+
 def _not_covered(extra: list[str], given: Sequence[str | Path]) -> list[str]:
     """Files from ``extra`` that no path in ``given`` already includes."""
     roots = [Path(g).resolve() for g in given]
@@ -125,14 +164,17 @@ def _not_covered(extra: list[str], given: Sequence[str | Path]) -> list[str]:
 
 
 class Ingestor:
-    """Writes articles into the store, the manifest and the lexical index, incrementally."""
+    """Writes articles into the store, the manifest and the lexical index, incrementally.
+
+    ``embedder`` is called for the embedder when there is something to embed, so an ingest
+    that finds nothing new never loads a model."""
 
     def __init__(
         self,
         index_dir: Path,
         store: ChunkStore,
         manifest: Manifest,
-        embedder: Embeddings,
+        embedder: Callable[[], Embeddings],
         chunker: Chunker,
         max_bytes: int,
         lexical_max_segments: int = MAX_SEGMENTS,
@@ -198,38 +240,19 @@ class Ingestor:
             disable=progress is False if progress is not None else None,
             leave=False,
         )
-        batch: list[Article] = []
+        # Three stages at once, each a batch ahead of the next: reading and chunking, then
+        # embedding, then writing here, where every change to the store and the manifest
+        # happens in the same order as with one thread.
+        changed = self._changed(paths, known, replace, report, loaded, seen, conflicted)
+        batches = stage(self._prepare, changed, name="byline-read")
+        embedded = stage(self._embedded, _windows(batches), name="byline-embed")
         done = 0
         try:
-            for article in iter_articles(paths, self.max_bytes, loaded):
-                seen.add((article.path, article.id))
-                old = known.get(article.id)
-                if old is not None and old.path != article.path and Path(old.path).exists():
-                    if old.hash == article.content_hash:  # the same article in two files
-                        report.unchanged += 1
-                        conflicted.add(article.id)  # held here, so never "gone" this run
-                        continue
-                    if not replace:
-                        conflicted.add(article.id)
-                        report.failed.append(_conflict(article, old))
-                        continue
-                if (
-                    old is not None
-                    and old.hash == article.content_hash
-                    and old.path == article.path
-                ):
-                    report.unchanged += 1
-                    continue
-                if old is None:
-                    report.added += 1
-                else:
-                    report.updated += 1
-                batch.append(article)
-                if len(batch) >= BATCH_ARTICLES:
-                    done += self._flush(batch, bar, on_article, done)
-                    batch = []
-            if batch:
-                done += self._flush(batch, bar, on_article, done)
+            with closing(embedded):
+                for window in embedded:
+                    for batch, vectors in window:
+                        self.phase("embedded")
+                        done += self._flush(batch, vectors, bar, on_article, done)
         finally:
             bar.close()
         report.failed = [
@@ -263,20 +286,91 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
+    def _changed(
+        self,
+        paths: Sequence[str | Path],
+        known: dict[str, Entry],
+        replace: bool,
+        report: IngestReport,
+        loaded: LoadResult,
+        seen: set[tuple[str, str]],
+        conflicted: set[str],
+    ) -> Iterator[list[Article]]:
+        """The new and changed articles under ``paths``, a batch at a time; counts the rest
+        in ``report`` and records what was read in ``loaded``, ``seen`` and ``conflicted``
+        (read only once the batches are exhausted: this runs on the reading thread)."""
+        batch: list[Article] = []
+        for article in iter_articles(paths, self.max_bytes, loaded):
+            seen.add((article.path, article.id))
+            old = known.get(article.id)
+            if old is not None and old.path != article.path and Path(old.path).exists():
+                if old.hash == article.content_hash:  # the same article in two files
+                    report.unchanged += 1
+                    conflicted.add(article.id)  # held here, so never "gone" this run
+                    continue
+                if not replace:
+                    conflicted.add(article.id)
+                    report.failed.append(_conflict(article, old))
+                    continue
+            if old is not None and old.hash == article.content_hash and old.path == article.path:
+                report.unchanged += 1
+                continue
+            if old is None:
+                report.added += 1
+            else:
+                report.updated += 1
+            batch.append(article)
+            if len(batch) >= BATCH_ARTICLES:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def _prepare(self, articles: list[Article]) -> Batch:
+        """Chunks, texts to embed, metadata and lexical documents of a batch of articles."""
+        batch = Batch(articles)
+        for article in articles:
+            chunks = self.chunker.split(article)
+            ts = int(article.published_at.timestamp()) if article.published_at else None
+            for chunk in chunks:
+                batch.ids.append(chunk.id)
+                batch.texts.append(self.chunker.embedding_text(article, chunk))
+                batch.docs.append(chunk.text)
+                # Hash and count let a manifest be rebuilt from the store alone (server mode).
+                meta = chunk_metadata(article, chunk)
+                meta.update(hash=article.content_hash, chunks=len(chunks))
+                batch.metas.append(meta)
+                batch.lexical.append(
+                    LexicalDoc(chunk.id, f"{article.title}\n{chunk.text}", article.source, ts)
+                )
+            batch.entries.append(_entry(article, len(chunks)))
+        return batch
+
+    def _embedded(self, window: list[Batch]) -> list[tuple[Batch, list[list[float]]]]:
+        """Each batch of a window with its vectors, all embedded in one call."""
+        vectors = self._embed_unique([t for batch in window for t in batch.texts])
+        out = []
+        start = 0
+        for batch in window:
+            out.append((batch, vectors[start : start + len(batch.texts)]))
+            start += len(batch.texts)
+        return out
+
     def _flush(
         self,
-        batch: list[Article],
+        batch: Batch,
+        vectors: list[list[float]],
         bar: Any,
         on_article: Callable[[int, int], None] | None,
         done: int,
     ) -> int:
         if self.keep_alive:
             self.keep_alive()
-        self._write_batch(batch)
-        bar.update(len(batch))
+        self._write_batch(batch, vectors)
+        bar.update(len(batch.articles))
         if on_article:
-            on_article(done + len(batch), 0)
-        return len(batch)
+            on_article(done + len(batch.articles), 0)
+        return len(batch.articles)
 
     def _remove(self, gone: list[Entry]) -> None:
         self.manifest.begin(Intent(e.id, e.path, "delete") for e in gone)
@@ -287,40 +381,18 @@ class Ingestor:
         self.manifest.remove([e.id for e in gone])
         self.phase("removed")
 
-    def _write_batch(self, batch: list[Article]) -> None:
-        ids: list[str] = []
-        texts: list[str] = []
-        docs: list[str] = []
-        metas: list[dict[str, Any]] = []
-        entries: list[Entry] = []
-        lexical: list[LexicalDoc] = []
-        for article in batch:
-            chunks = self.chunker.split(article)
-            ts = int(article.published_at.timestamp()) if article.published_at else None
-            for chunk in chunks:
-                ids.append(chunk.id)
-                texts.append(embedding_text(article, chunk))
-                docs.append(chunk.text)
-                # Hash and count let a manifest be rebuilt from the store alone (server mode).
-                meta = chunk_metadata(article, chunk)
-                meta.update(hash=article.content_hash, chunks=len(chunks))
-                metas.append(meta)
-                lexical.append(
-                    LexicalDoc(chunk.id, f"{article.title}\n{chunk.text}", article.source, ts)
-                )
-            entries.append(_entry(article, len(chunks)))
-        vectors = self._embed_unique(texts)
-        self.phase("embedded")
-        self.manifest.begin(Intent(a.id, a.path, "write") for a in batch)
+    def _write_batch(self, batch: Batch, vectors: list[list[float]]) -> None:
+        ids = [a.id for a in batch.articles]
+        self.manifest.begin(Intent(a.id, a.path, "write") for a in batch.articles)
         self.phase("intent")
         # Always clear first: the article may now have fewer chunks than before.
-        self.store.delete_articles([a.id for a in batch])
+        self.store.delete_articles(ids)
         self.phase("deleted")
-        self.store.upsert(ids, vectors, docs, metas)
+        self.store.upsert(batch.ids, vectors, batch.docs, batch.metas)
         self.phase("upserted")
-        self.lexical.replace([a.id for a in batch], lexical)
+        self.lexical.replace(ids, batch.lexical)
         self.phase("lexical-written")
-        self.manifest.put(entries)
+        self.manifest.put(batch.entries)
         self.phase("committed")
 
     def _embed_unique(self, texts: list[str]) -> list[list[float]]:
@@ -331,7 +403,7 @@ class Ingestor:
             if text not in position:
                 position[text] = len(unique)
                 unique.append(text)
-        vectors = self.embedder.embed_documents(unique)
+        vectors = self.embedder().embed_documents(unique)
         return [vectors[position[t]] for t in texts]
 
     def rebuild_lexical(self) -> None:

@@ -135,6 +135,7 @@ class Slow(HashEmbeddings):
 
 import rag.ingest
 rag.ingest.BATCH_ARTICLES = 5
+rag.ingest.EMBED_WINDOW = 1  # each batch embedded, then written, on its own
 b = Byline.open(sys.argv[1], embedder=Slow(), embed_model="hash")
 b.ingest([sys.argv[2]], progress=False)
 """
