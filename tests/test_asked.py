@@ -175,7 +175,7 @@ def test_a_reply_the_checks_turn_down_gives_way_to_a_quote_that_answers(news, em
 
 
 def test_an_answer_that_claims_no_label_is_not_held_to_one(news, embedder) -> None:
-    """ "What new figure did Zenith give?" answered with the figure alone claims no label."""
+    """Answered with the figure alone, the reply calls it no operating profit: nothing to back."""
     fake = FakeChatModel(mode="script", responses=["Charges of up to about $5.5 billion [1]."])
     answer = open_fake(news, embedder, fake).ask("What operating profit did Zenith report?")
     assert not answer.abstained
