@@ -270,3 +270,27 @@ def test_a_later_report_the_model_did_not_read_does_not_lead_the_answer() -> Non
     draft = checked(chain, prep, "Acme Cloud plans about 75 billion dollars in 2025 [1].")
     out, record = ReportedChanges(threshold=0.45)(chain, prep, draft)
     assert record.decision == "pass" and out.text == draft.text
+
+
+def test_a_sentence_joining_three_articles_is_backed_by_them_together() -> None:
+    from rag.steps.checks import HideUnbacked
+
+    chain = Chain()
+    prep = prepared(
+        "What did Acme, Zenith and Orbit announce?",
+        [
+            source(1, "acme", "2025-02-04", "Desk", "Acme reported record cloud revenue."),
+            source(2, "zenith", "2025-02-05", "Wire", "Zenith cut its chip prices sharply."),
+            source(3, "orbit", "2025-02-06", "Post", "Orbit hired nine hundred new engineers."),
+        ],
+    )
+    draft = checked(
+        chain,
+        prep,
+        "Acme reported record cloud revenue, Zenith cut its chip prices and Orbit hired nine "
+        "hundred engineers [1][2][3].",
+    )
+    assert all(draft.pair_support[(0, n)] < 0.45 for n in (1, 2, 3))  # none alone backs it
+    out, record = HideUnbacked(threshold=0.45)(chain, prep, draft)
+    assert record.detail["backed"] and out.sentences[0].citations == [1, 2, 3]
+    assert record.detail["joined"][0]["sentence"] == 0

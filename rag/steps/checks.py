@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from rag.answer import Citation, StepRecord
+from rag.answer import Citation, Sentence, StepRecord
 from rag.asked import (
     asked_kind,
     asked_noun,
@@ -22,6 +22,7 @@ from rag.asked import (
     names_any,
 )
 from rag.citations import CheckedAnswer, states_nothing, strip_markers, with_markers
+from rag.retrieval.context import Source
 from rag.steps.coverage import names_in
 
 if TYPE_CHECKING:
@@ -165,6 +166,7 @@ class HideUnbacked:
         question_support = self._question_support(chain, prep)
         clause = set(checked.clause_cited)
         hidden: list[dict[str, object]] = []
+        joined: list[dict[str, object]] = []  # sentences backed by their sources together
         backing: dict[int, float] = {}  # the support each kept citation is kept for
         for i, sentence in enumerate(checked.sentences):
             keep = []
@@ -184,6 +186,15 @@ class HideUnbacked:
                     backing[n] = max(backing.get(n, 0.0), score)
                 else:
                     hidden.append({"sentence": i, "n": n, "support": round(score, 4)})
+            if not keep and len(sentence.citations) > 1:
+                # a sentence joining several articles ("… while …") is backed by them together
+                joint = self._joint_support(chain, prep, sentence)
+                if joint >= self.threshold:
+                    keep = list(sentence.citations)
+                    hidden = [h for h in hidden if h["sentence"] != i]
+                    for n in keep:
+                        backing[n] = max(backing.get(n, 0.0), joint)
+                    joined.append({"sentence": i, "support": round(joint, 4)})
             if keep != sentence.citations:
                 sentence.citations = keep
                 sentence.text = with_markers(sentence.text, keep)
@@ -199,6 +210,8 @@ class HideUnbacked:
         checked.text = " ".join(s.text for s in checked.sentences)
         backed = any(s.citations for s in checked.sentences)
         detail = {"hidden": hidden, "also_read": [c.n for c in dropped], "backed": backed}
+        if joined:
+            detail["joined"] = joined
         prep.also_read = [
             {"n": c.n, "article_id": c.article_id, "title": c.title, "source": c.source,
              "published_at": c.published_at, "url": c.url, "support": c.support}
@@ -210,6 +223,19 @@ class HideUnbacked:
             prep.refusal_reason = "no sentence of the draft is backed by its sources"
             return checked, StepRecord("check", self.name, "abstain", detail)
         return checked, StepRecord("check", self.name, "changed" if hidden else "pass", detail)
+
+    @staticmethod
+    def _joint_support(chain: AnswerChain, prep: Prepared, sentence: Sentence) -> float:
+        """How well the sentence's cited passages, read as one (headlines included), back it;
+        a sentence that states nothing of its own is the question's claim."""
+        by_n = {s.n: s for s in prep.sources}
+        cited = [by_n[n] for n in sentence.citations if n in by_n]
+        if not cited:
+            return 0.0
+        text = " ".join(f"{c.hit.title}. {c.passage}" for c in cited)
+        together = Source(cited[0].n, replace(cited[0].hit, title=""), text, -1, -1)
+        claim = prep.query if states_nothing(sentence.text) else strip_markers(sentence.text)
+        return float(chain.checker.support_matrix([claim], [together])[0, 0])
 
     @staticmethod
     def _question_support(chain: AnswerChain, prep: Prepared) -> dict[int, float]:
