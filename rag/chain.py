@@ -77,7 +77,6 @@ class Prepared:
     written: str = ""  # what the model itself last wrote
     reread: bool = False  # the draft comes from a second reading of one source
     also_read: list[dict[str, Any]] = field(default_factory=list)
-    unbacked: bool = False  # no sentence of the draft was backed by its sources
     refusal_reason: str | None = None  # why a check turned the draft into an abstention
     instructions_only: bool = False  # the question asked for something other than news
     news: str = ""  # the question as asked, less any instructions around it (not rewritten)
@@ -361,7 +360,7 @@ class AnswerChain:
                 record, draft = _drain(recovery(self, None, prep, prep.draft))
                 prep.trace.append(record)
                 if draft is not None:
-                    prep.draft, prep.refusal_reason, prep.unbacked = draft, None, False
+                    prep.draft, prep.refusal_reason = draft, None
                     checked = self._check(prep)
                     break
         prep.timings["check"] = time.perf_counter() - t0

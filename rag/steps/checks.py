@@ -22,6 +22,7 @@ from rag.asked import (
     names_any,
 )
 from rag.citations import CheckedAnswer, states_nothing, strip_markers, with_markers
+from rag.lexical import tokenize_query
 from rag.retrieval.context import Source
 from rag.steps.coverage import names_in
 
@@ -128,7 +129,8 @@ class NamesWhatWasAsked:
     ) -> tuple[CheckedAnswer, StepRecord]:
         if not self.enabled or checked.refused:
             return checked, StepRecord("check", self.name, "skipped")
-        names = " ".join(names_in(prep.query, chain.retriever.publishers)).lower()
+        named = names_in(prep.query, chain.retriever.publishers)
+        names = set(tokenize_query(" ".join(named)))  # the question's names are not the thing
         focus = [t for t in asked_noun(prep.query) if t not in names]
         answer = " ".join(strip_markers(s.text) for s in checked.sentences)
         # only a label the answer itself asserts ("… in operating profit") is checked: an
@@ -219,7 +221,6 @@ class HideUnbacked:
         ]  # fmt: skip
         if not backed:
             checked.refused = True
-            prep.unbacked = True
             prep.refusal_reason = "no sentence of the draft is backed by its sources"
             return checked, StepRecord("check", self.name, "abstain", detail)
         return checked, StepRecord("check", self.name, "changed" if hidden else "pass", detail)
