@@ -150,14 +150,30 @@ class Asked:
         return cls(asked_kind(question), focus_terms(question))
 
 
-_YES_NO_OPENING = re.compile(
-    r"^\W*(?:(?:and|so|but|then|also|now|ok(?:ay)?)\b[\s,]*)?(?:is|are|was|were|do|does|did|has|"
-    r"have|had|can|could|will|would|should|shall|may|might|must|isn't|aren't|wasn't|weren't|"
-    r"doesn't|don't|didn't|hasn't|haven't|won't|wouldn't)\b",
-    re.I,
+_YES_NO_VERB = (
+    r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|shall|may|might|"
+    r"must|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|hasn't|haven't|won't|wouldn't)\b"
 )
+_YES_NO_OPENING = re.compile(
+    r"^\W*(?:(?:and|so|but|then|also|now|ok(?:ay)?)\b[\s,]*)?" + _YES_NO_VERB, re.I
+)
+# "Between the report of 2 May and the one of 9 May, was there…": the question proper opens
+# the first clause, after a leading phrase, that starts with a question word or an auxiliary.
+_QUESTION_WORD = (
+    r"(?:what|which|who|whom|whose|when|where|why|how|in what|on what|at what|by how|for how)\b"
+)
+_CLAUSE_OPENING = re.compile(r",\s*(?:(" + _QUESTION_WORD + r")|" + _YES_NO_VERB + r")", re.I)
+_WH_OPENING = re.compile(r"^\W*(?:(?:and|so|but|then|also|now)\b[\s,]*)?" + _QUESTION_WORD, re.I)
 
 
 def asks_yes_or_no(question: str) -> bool:
-    """Whether the question opens as a yes/no question ("Did…", "Is…", "And has…")."""
-    return bool(_YES_NO_OPENING.search(question))
+    """Whether the question is a yes/no question: it opens as one ("Did…", "Is…", "And
+    has…"), or, after a leading phrase, its first clause opening with a question word or an
+    auxiliary opens with the auxiliary ("Between the two reports, was there…"; "Considering
+    both, which team, if any, has…" is open)."""
+    if _YES_NO_OPENING.search(question):
+        return True
+    if _WH_OPENING.search(question):
+        return False
+    first = _CLAUSE_OPENING.search(question)
+    return first is not None and first.group(1) is None

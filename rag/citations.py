@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.answer import Citation, Sentence
+from rag.asked import names_all
 from rag.config import Settings
 from rag.instructions import as_data, echoing
 from rag.lexical import tokenize_query
@@ -169,6 +171,26 @@ def states_nothing(sentence: str) -> bool:
     return not set(tokenize_query(strip_markers(sentence))) - _NO_CLAIM
 
 
+def restates(sentence: str, question: str) -> bool:
+    """Whether a sentence only says the question back ("The Verge reported a change between
+    the two articles."), each word in some form of a word of the question: answering a
+    yes/no question, it is a verdict, its claim the question's."""
+    words = set(tokenize_query(strip_markers(sentence))) - _NO_CLAIM
+    return bool(words) and names_all(sorted(words), question)
+
+
+def _byline_words(source: Source) -> set[str]:
+    """The words a source's byline backs: its publisher and the day it was published
+    ("TechCrunch reported on October 31, 2023 that…" is backed by TechCrunch's article of that
+    day as much as by its text)."""
+    words = set(tokenize_query(as_data(source.hit.source or "")))
+    try:
+        day = date.fromisoformat((source.hit.published_at or "")[:10])
+    except ValueError:
+        return words
+    return words | set(tokenize_query(f"{day:%B %b} {day.day} {day.year} {day.isoformat()}"))
+
+
 class CitationChecker:
     """Scores support as a mix of word coverage and embedding similarity.
 
@@ -235,7 +257,7 @@ class CitationChecker:
         sims = np.clip(vecs[: len(sentences)] @ vecs[len(sentences) :].T, 0.0, 1.0)
         lex = np.zeros_like(sims)
         source_words = [
-            set(tokenize_query(f"{as_data(s.hit.title)} {p}"))
+            set(tokenize_query(f"{as_data(s.hit.title)} {p}")) | _byline_words(s)
             for s, p in zip(sources, passages, strict=True)
         ]
         for i, sentence in enumerate(sentences):

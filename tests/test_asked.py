@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag import Byline
-from rag.asked import Asked, asked_kind, focus_terms, gives_kind, names_all
+from rag.asked import Asked, asked_kind, asks_yes_or_no, focus_terms, gives_kind, names_all
 from rag.testing import FakeChatModel, HashEmbeddings
 from tests.helpers import open_fake
 
@@ -130,6 +130,33 @@ def test_a_yes_to_a_yes_or_no_question_stays(news, embedder) -> None:
     answer = open_fake(news, embedder, fake).ask("Can Lumen buy Orbit shares?")
     assert answer.text.startswith("Yes [1].")
     assert answer.step("no_yes_to_an_open_question").decision == "skipped"
+
+
+@pytest.mark.parametrize(
+    ("question", "yes_or_no"),
+    [
+        ("Did Zenith take a charge?", True),
+        ("And has Orbit issued the warrant?", True),
+        ("Between the Tribune report of 16 April and the Wire report of 6 October, was there "
+         "a change in Zenith's outlook?", True),
+        ("After the Wire reported the warrant, did the Tribune report the charge?", True),
+        ("In 2025, did Zenith warn of a charge?", True),
+        ("How many shares, after the split, did Lumen buy?", False),
+        ("Considering both reports, which company, if any, has taken a charge?", False),
+        ("According to the Wire, what did Orbit issue?", False),
+        ("Who holds the warrant, the Wire or the Tribune?", False),
+    ],
+)  # fmt: skip
+def test_a_yes_or_no_question_may_open_after_a_leading_phrase(question, yes_or_no) -> None:
+    assert asks_yes_or_no(question) is yes_or_no
+
+
+def test_a_yes_after_a_leading_phrase_stays(news, embedder) -> None:
+    reply = "Yes [1]. Lumen can buy up to 160 million Orbit shares [1]."
+    fake = FakeChatModel(mode="script", responses=[reply])
+    question = "After the Wire reported the warrant, can Lumen buy Orbit shares?"
+    answer = open_fake(news, embedder, fake).ask(question)
+    assert answer.text.startswith("Yes [1].")
 
 
 def test_a_follow_up_is_excerpted_for_its_own_words_when_the_rewrite_loses_them(

@@ -294,3 +294,106 @@ def test_a_sentence_joining_three_articles_is_backed_by_them_together() -> None:
     out, record = HideUnbacked(threshold=0.45)(chain, prep, draft)
     assert record.detail["backed"] and out.sentences[0].citations == [1, 2, 3]
     assert record.detail["joined"][0]["sentence"] == 0
+
+
+def test_a_source_backs_its_own_publisher_and_day() -> None:
+    """ "The Ledger reported on February 4, 2025 that…" is backed by the Ledger's article of
+    that day better than by the same text under another byline."""
+    chain = Chain()
+    ledger = source(1, "a", "2025-02-04", "Ledger", EARLY)
+    wire = source(2, "b", "2025-06-30", "Wire", EARLY)
+    claim = "The Ledger reported on February 4, 2025 that Acme Cloud plans capital spending."
+    row = chain.checker.support_matrix([claim], [ledger, wire])[0]
+    assert row[0] > row[1] + 0.1
+
+
+PAIR_QUESTION = (
+    "Did the Ledger report Acme's record cloud revenue, the Wire report that Zenith cut its chip "
+    "prices and the Post report that Orbit hired nine hundred engineers?"
+)
+VERDICT = (
+    "Yes [1]. The Ledger reported Acme's record cloud revenue, the Wire that Zenith cut its chip "
+    "prices and the Post that Orbit hired nine hundred engineers [2][3]."
+)
+
+
+def test_a_verdict_on_several_articles_rests_on_them_read_together() -> None:
+    """Each article backs a third of the question; the verdict and the sentence that only
+    says the question back are backed by the three read together, and keep their citations."""
+    from rag.steps.checks import HideUnbacked
+
+    chain = Chain()
+    prep = prepared(
+        PAIR_QUESTION,
+        [
+            source(
+                1, "acme", "2025-02-04", "Ledger", "Acme reported record revenue from its cloud."
+            ),
+            source(2, "zenith", "2025-02-05", "Wire", "Zenith cut its chip prices sharply."),
+            source(3, "orbit", "2025-02-06", "Post", "Orbit hired nine hundred new engineers."),
+        ],
+    )
+    draft = checked(chain, prep, VERDICT)
+    assert max(draft.pair_support.values()) < 0.45  # none backs a sentence alone
+    out, record = HideUnbacked(threshold=0.45)(chain, prep, draft)
+    assert record.decision == "pass" and [s.citations for s in out.sentences] == [[1], [2, 3]]
+    assert [j["sentence"] for j in record.detail["joined"]] == [0, 1]
+
+
+def test_a_verdict_on_articles_the_sources_do_not_hold_abstains() -> None:
+    from rag.steps.checks import HideUnbacked
+
+    chain = Chain()
+    prep = prepared(
+        PAIR_QUESTION,
+        [
+            source(1, "orbit", "2025-02-04", "Post", "Orbit hired nine hundred new engineers."),
+            source(2, "nova", "2025-02-05", "Desk", "Nova opened a second plant in Ohio."),
+        ],
+    )
+    out, record = HideUnbacked(threshold=0.45)(chain, prep, checked(chain, prep, VERDICT))
+    assert record.decision == "abstain" and out.refused
+
+
+def test_saying_an_open_question_back_is_a_claim_of_its_own() -> None:
+    """Only an answer to a yes/no question is a verdict: "Zenith cut its chip prices" answering
+    "Which company cut its chip prices, Acme or Zenith?" is a claim its source must back."""
+    from rag.citations import restates
+    from rag.steps.checks import HideUnbacked
+
+    question = "Which company cut its chip prices, Acme or Zenith?"
+    assert restates("Zenith cut its chip prices [1].", question)
+    assert not restates("Zenith cut its chip prices by a third [1].", question)
+    chain = Chain()
+    prep = prepared(
+        question,
+        [source(1, "acme", "2025-02-04", "Ledger", "Acme and Zenith both make chips.")],
+    )
+    draft = checked(chain, prep, "Zenith cut its chip prices [1].")
+    out, record = HideUnbacked(threshold=0.45)(chain, prep, draft)
+    assert record.decision == "abstain"
+
+
+def test_a_citation_moves_to_the_passage_of_its_article_that_backs_it() -> None:
+    """The model cited the right article through the wrong one of its passages: the passage
+    that says it is cited instead, not the claim hidden."""
+    from rag.steps.checks import HideUnbacked
+
+    chain = Chain()
+    intro = "The broadcaster was remembered by fans across the country on Tuesday."
+    career = "Scully called games for the Dodgers for 67 seasons."
+    prep = prepared(
+        "Which team did Scully call games for?",
+        [
+            source(1, "scully", "2022-08-02", "Desk", career),
+            source(2, "scully", "2022-08-02", "Desk", intro),
+            source(3, "other", "2022-08-01", "Wire", "Trade deadline deals and rumors."),
+        ],
+    )
+    draft = checked(chain, prep, "Scully called games for the Dodgers [2].")
+    assert draft.pair_support[(0, 2)] < 0.45 <= draft.pair_support[(0, 1)]
+    out, record = HideUnbacked(threshold=0.45)(chain, prep, draft)
+    assert record.decision == "pass" and out.sentences[0].citations == [1]
+    assert [c.n for c in out.citations] == [1] and out.citations[0].passage == career
+    assert record.detail["recited"] == [{"sentence": 0, "n": 2, "passage": 1}]
+    assert out.text == "Scully called games for the Dodgers [1]."

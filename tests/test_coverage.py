@@ -40,6 +40,10 @@ def test_names_skip_question_words_dates_and_outlets() -> None:
 def test_a_name_ends_at_a_sentence_end_but_not_at_an_initial() -> None:
     q = "End with the words SAY CHEESE. How much did Mr. Smith pay U.S. Steel?"
     assert names_in(q, PUBS) == ["SAY CHEESE", "Mr. Smith", "U.S. Steel"]
+    q = "Did Rep. Patrick McHenry meet Gov. Kathy Hochul?"
+    assert names_in(q, PUBS) == ["Rep. Patrick McHenry", "Gov. Kathy Hochul"]
+    hits = [hit("Patrick McHenry led the House for three weeks.", "Speaker race")]
+    assert unmatched_names(q, PUBS, hits) == ["Gov. Kathy Hochul"]
 
 
 def test_unmatched_names_are_those_no_passage_mentions() -> None:

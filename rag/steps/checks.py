@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from rag.answer import Citation, Sentence, StepRecord
+from rag.answer import Citation, StepRecord
 from rag.asked import (
     asked_kind,
     asked_noun,
@@ -21,9 +21,10 @@ from rag.asked import (
     names_all,
     names_any,
 )
-from rag.citations import CheckedAnswer, states_nothing, strip_markers, with_markers
+from rag.citations import CheckedAnswer, restates, states_nothing, strip_markers, with_markers
 from rag.lexical import tokenize_query
 from rag.retrieval.context import Source
+from rag.steps.changes import cite
 from rag.steps.coverage import names_in
 
 if TYPE_CHECKING:
@@ -170,13 +171,19 @@ class HideUnbacked:
         hidden: list[dict[str, object]] = []
         joined: list[dict[str, object]] = []  # sentences backed by their sources together
         backing: dict[int, float] = {}  # the support each kept citation is kept for
+        # A verdict on a yes/no question rests on every source the answer cites.
+        all_cited = list(dict.fromkeys(n for s in checked.sentences for n in s.citations))
+        verdict = asks_yes_or_no(prep.news or prep.query)
+        recited: list[dict[str, object]] = []  # citations moved to another passage of the article
         for i, sentence in enumerate(checked.sentences):
             keep = []
+            claimless = states_nothing(sentence.text) or (
+                verdict and restates(sentence.text, prep.news or prep.query)
+            )
             for n in sentence.citations:
                 score = checked.pair_support.get((i, n), 0.0)
-                claimless = states_nothing(sentence.text)
                 if claimless:
-                    score = question_support.get(n, 0.0)
+                    score = max(score, question_support.get(n, 0.0))
                 # a bare "Yes" to a question about several articles rests on its clauses
                 by_clause = (
                     claimless and checked.clause_support.get(n, 0.0) >= self.clause_threshold
@@ -186,17 +193,24 @@ class HideUnbacked:
                     if by_clause:
                         score = max(score, checked.clause_support[n])
                     backing[n] = max(backing.get(n, 0.0), score)
+                elif (other := self._other_passage(prep, checked, i, n)) is not None:
+                    # the article backs it through another of its passages: cite that one
+                    keep.append(other)
+                    backing[other] = max(backing.get(other, 0.0), checked.pair_support[(i, other)])
+                    recited.append({"sentence": i, "n": n, "passage": other})
                 else:
                     hidden.append({"sentence": i, "n": n, "support": round(score, 4)})
-            if not keep and len(sentence.citations) > 1:
+            together = all_cited if claimless else sentence.citations
+            if not keep and sentence.citations and len(together) > 1:
                 # a sentence joining several articles ("… while …") is backed by them together
-                joint = self._joint_support(chain, prep, sentence)
+                joint = self._joint_support(chain, prep, sentence.text, together, claimless)
                 if joint >= self.threshold:
                     keep = list(sentence.citations)
                     hidden = [h for h in hidden if h["sentence"] != i]
                     for n in keep:
                         backing[n] = max(backing.get(n, 0.0), joint)
                     joined.append({"sentence": i, "support": round(joint, 4)})
+            keep = list(dict.fromkeys(keep))
             if keep != sentence.citations:
                 sentence.citations = keep
                 sentence.text = with_markers(sentence.text, keep)
@@ -205,6 +219,11 @@ class HideUnbacked:
                     (checked.pair_support.get((i, n), 0.0) for n in keep), default=0.0
                 )
         still = {n for s in checked.sentences for n in s.citations}
+        by_n = {s.n: s for s in prep.sources}
+        known = {c.n for c in checked.citations}
+        for n in sorted(still - known):  # a passage cited in place of another of its article
+            src = by_n[n]
+            checked.citations.append(cite(src, src.passage, src.start, src.end, backing[n]))
         dropped = [c for c in checked.citations if c.n not in still]
         checked.citations = [c for c in checked.citations if c.n in still]
         for c in checked.citations:  # "Yes [1]." is backed by what backs the question
@@ -214,6 +233,8 @@ class HideUnbacked:
         detail = {"hidden": hidden, "also_read": [c.n for c in dropped], "backed": backed}
         if joined:
             detail["joined"] = joined
+        if recited:
+            detail["recited"] = recited
         prep.also_read = [
             {"n": c.n, "article_id": c.article_id, "title": c.title, "source": c.source,
              "published_at": c.published_at, "url": c.url, "support": c.support}
@@ -225,17 +246,34 @@ class HideUnbacked:
             return checked, StepRecord("check", self.name, "abstain", detail)
         return checked, StepRecord("check", self.name, "changed" if hidden else "pass", detail)
 
+    def _other_passage(self, prep: Prepared, checked: CheckedAnswer, i: int, n: int) -> int | None:
+        """Another passage of the article source ``n`` comes from that backs sentence ``i``
+        (the best one), or None: the model cited the article, if not the passage that says it."""
+        article = next((s.hit.article_id for s in prep.sources if s.n == n), None)
+        scores = [
+            (checked.pair_support.get((i, s.n), 0.0), s.n)
+            for s in prep.sources
+            if s.n != n and s.hit.article_id == article
+        ]
+        best = max(scores, default=(0.0, None))
+        return best[1] if best[0] >= self.threshold else None
+
     @staticmethod
-    def _joint_support(chain: AnswerChain, prep: Prepared, sentence: Sentence) -> float:
-        """How well the sentence's cited passages, read as one (headlines included), back it;
-        a sentence that states nothing of its own is the question's claim."""
+    def _joint_support(
+        chain: AnswerChain, prep: Prepared, text: str, numbers: list[int], claimless: bool
+    ) -> float:
+        """How well the passages of sources ``numbers``, read as one (headlines and bylines
+        included), back the sentence ``text``; a sentence that states nothing of its own is
+        the question's claim."""
         by_n = {s.n: s for s in prep.sources}
-        cited = [by_n[n] for n in sentence.citations if n in by_n]
+        cited = [by_n[n] for n in numbers if n in by_n]
         if not cited:
             return 0.0
-        text = " ".join(f"{c.hit.title}. {c.passage}" for c in cited)
-        together = Source(cited[0].n, replace(cited[0].hit, title=""), text, -1, -1)
-        claim = prep.query if states_nothing(sentence.text) else strip_markers(sentence.text)
+        joined = " ".join(f"{c.hit.title}. {c.passage}" for c in cited)
+        bylines = " ".join(f"{c.hit.source} {c.hit.published_at[:10]}" for c in cited[1:])
+        first = replace(cited[0].hit, title=bylines)
+        together = Source(cited[0].n, first, joined, -1, -1)
+        claim = prep.query if claimless else strip_markers(text)
         return float(chain.checker.support_matrix([claim], [together])[0, 0])
 
     @staticmethod

@@ -115,8 +115,12 @@ def missing_outlets(question: str, publishers: Iterable[str]) -> list[str]:
 
 
 # A full stop after a word of three letters or more ends a sentence, not an initial ("U.S.",
-# "J." and "Mr." go on): "…the words TRUST ME BRO. How much…" is two names, not one.
-_SENTENCE_BREAK = re.compile(r"(?<=\w\w\w\.)\s+(?=[A-Z])")
+# "J." and "Mr." go on) nor a title ("Rep. Patrick McHenry", "Gov. Kathy Hochul"): "…the
+# words TRUST ME BRO. How much…" is two names, not one.
+_TITLES = ("Rep", "Sen", "Gov", "Gen", "Col", "Sgt", "Capt", "Prof", "Rev", "Hon", "Mrs", "Mme")
+_SENTENCE_BREAK = re.compile(
+    r"(?<=\w\w\w\.)" + "".join(rf"(?<!\b{t}\.)" for t in _TITLES) + r"\s+(?=[A-Z])"
+)
 
 
 def _name_matches(text: str) -> Iterator[tuple[int, str]]:
@@ -152,8 +156,15 @@ def names_in(question: str, publishers: Iterable[str]) -> list[str]:
     return names
 
 
+_TITLE_WORDS = frozenset(t.lower() for t in _TITLES)
+
+
 def _name_words(name: str) -> list[str]:
-    return [w for w in _norm(name).split() if len(w) >= 3 and w not in _NOT_NAMES]
+    return [
+        w
+        for w in _norm(name).split()
+        if len(w) >= 3 and w not in _NOT_NAMES and w not in _TITLE_WORDS
+    ]
 
 
 def names_absent(
