@@ -294,6 +294,14 @@ class AnswerChain:
             yield Stage("check", elapsed=clock())
         yield self._finish(prep, model_name, clock)
 
+    def recheck(self, prep: Prepared, draft: str, model_name: str = "") -> Answer:
+        """The answer the checks, and the recoveries that need no model, make of ``draft``
+        written for ``prep``: what a change to them does to a recorded draft, with no model
+        call (``evals.recheck``)."""
+        prep.evidence = self.evidence(prep)
+        prep.draft = prep.written = draft
+        return self._finish(prep, model_name, _Clock())
+
     def evidence(self, prep: Prepared) -> list[Quote]:
         """The sentences of the prepared sources that best answer the question."""
         weights = EvidenceWeights(kind_bonus=self.settings.evidence_kind_bonus)
