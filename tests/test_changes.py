@@ -397,3 +397,38 @@ def test_a_citation_moves_to_the_passage_of_its_article_that_backs_it() -> None:
     assert [c.n for c in out.citations] == [1] and out.citations[0].passage == career
     assert record.detail["recited"] == [{"sentence": 0, "n": 2, "passage": 1}]
     assert out.text == "Scully called games for the Dodgers [1]."
+
+
+COMPARISON = (
+    "Did the Ledger report Acme's record cloud revenue in the same way the Wire reported that "
+    "Zenith cut its chip prices sharply after weak demand from carmakers in Europe?"
+)
+
+
+def test_a_verdict_citing_one_of_the_two_articles_compared_cites_the_other_too() -> None:
+    """ "Yes [1]." to a comparison of two articles, citing the first only: the article the
+    model read that completes it is cited as well; an answer citing two articles already is
+    not completed (here it abstains: neither backs the question, nor both together)."""
+    from rag.steps.checks import HideUnbacked
+
+    chain = Chain()
+    sources = [
+        source(1, "acme", "2025-02-04", "Ledger", "Acme reported record revenue from its cloud."),
+        source(
+            2,
+            "zenith",
+            "2025-02-05",
+            "Wire",
+            "Zenith cut its chip prices sharply after weak demand from carmakers in Europe.",
+        ),
+        source(3, "orbit", "2025-02-06", "Post", "Orbit hired nine hundred new engineers."),
+    ]
+    prep = prepared(COMPARISON, sources)
+    step = HideUnbacked(threshold=0.45)
+    assert step._question_support(chain, prep)[1] < 0.45  # the Ledger's article alone falls short
+    out, record = step(chain, prep, checked(chain, prep, "Yes [1]."))
+    assert record.decision == "pass" and out.sentences[0].citations == [1, 2]
+    assert record.detail["joined"][0]["completed_by"] == 2
+    assert sorted(c.n for c in out.citations) == [1, 2]
+    out, record = step(chain, prep, checked(chain, prep, "Yes [1][3]."))
+    assert record.decision == "abstain"

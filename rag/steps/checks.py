@@ -201,15 +201,20 @@ class HideUnbacked:
                 else:
                     hidden.append({"sentence": i, "n": n, "support": round(score, 4)})
             together = all_cited if claimless else sentence.citations
-            if not keep and sentence.citations and len(together) > 1:
+            if not keep and sentence.citations and (len(together) > 1 or claimless):
                 # a sentence joining several articles ("… while …") is backed by them together
                 joint = self._joint_support(chain, prep, sentence.text, together, claimless)
+                added = None
+                if joint < self.threshold and claimless and verdict and i == 0:
+                    joint, added = self._completed(chain, prep, together)
                 if joint >= self.threshold:
-                    keep = list(sentence.citations)
+                    keep = [*sentence.citations, *([added] if added is not None else [])]
                     hidden = [h for h in hidden if h["sentence"] != i]
                     for n in keep:
                         backing[n] = max(backing.get(n, 0.0), joint)
                     joined.append({"sentence": i, "support": round(joint, 4)})
+                    if added is not None:
+                        joined[-1]["completed_by"] = added
             keep = list(dict.fromkeys(keep))
             if keep != sentence.citations:
                 sentence.citations = keep
@@ -257,6 +262,24 @@ class HideUnbacked:
         ]
         best = max(scores, default=(0.0, None))
         return best[1] if best[0] >= self.threshold else None
+
+    def _completed(
+        self, chain: AnswerChain, prep: Prepared, numbers: list[int]
+    ) -> tuple[float, int | None]:
+        """A verdict citing one article, which falls short of backing the question alone: the
+        one other article the model read that completes it best, and how well the two then
+        back the question (the model cited one of the two articles a comparison describes).
+        An answer citing several articles is left as it is."""
+        cited = {s.hit.article_id for s in prep.sources if s.n in numbers}
+        best: tuple[float, int | None] = (0.0, None)
+        if len(cited) != 1:
+            return best
+        for s in prep.sources:
+            if s.hit.article_id in cited:
+                continue
+            joint = self._joint_support(chain, prep, "", [*numbers, s.n], True)
+            best = max(best, (joint, s.n), key=lambda b: b[0])
+        return best
 
     @staticmethod
     def _joint_support(
