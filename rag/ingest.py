@@ -36,7 +36,7 @@ from rag.lexical import LexicalDoc, docs_from_chunks
 from rag.lexical_writer import MAX_SEGMENTS, LexicalWriter
 from rag.loaders import LoadResult, iter_articles
 from rag.manifest import Entry, Intent, Manifest
-from rag.pipeline import stage
+from rag.pipeline import Clock, stage
 from rag.store import ChunkStore
 
 BATCH_ARTICLES = 128
@@ -62,6 +62,8 @@ class IngestReport:
     articles: int = 0
     chunks: int = 0
     seconds: float = 0.0
+    # Seconds of work per part (reading, chunking, embedding, each write); the parts overlap.
+    stages: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -80,6 +82,7 @@ class IngestReport:
             "articles": self.articles,
             "chunks": self.chunks,
             "seconds": round(self.seconds, 3),
+            "stages": {name: round(s, 3) for name, s in sorted(self.stages.items())},
         }
 
 
@@ -189,6 +192,7 @@ class Ingestor:
 
         # Called before each batch is written: a server-mode writer renews its lease here.
         self.keep_alive: Callable[[], None] | None = None
+        self.clock = Clock()
 
     def phase(self, name: str) -> None:
         """Called after each step that changes the store or the manifest; a no-op. The fault
@@ -222,7 +226,8 @@ class Ingestor:
         by the copy read now, instead of being reported as a conflict.
         """
         started = time.perf_counter()
-        report = IngestReport()
+        self.clock = Clock()
+        report = IngestReport(stages=self.clock.seconds)
         report.recovered, again = self.recover()
         paths = list(paths) + _not_covered(again, paths)
         known = self.manifest.entries()
@@ -230,7 +235,8 @@ class Ingestor:
         # killed run) is rebuilt once from the store; after that every batch updates it in place.
         lost = len(self.lexical) == 0 and bool(known) and self.store.count() > 0
         if self.manifest.get_meta("lexical_stale") == "1" or self.lexical.legacy or lost:
-            self.rebuild_lexical()
+            with self.clock.part("lexical_rebuild"):
+                self.rebuild_lexical()
         loaded = LoadResult()
         seen: set[tuple[str, str]] = set()
         conflicted: set[str] = set()
@@ -276,11 +282,13 @@ class Ingestor:
             if e.path in failed_files and e.path not in read_in_full and (e.path, e.id) not in seen
         )
         if gone:
-            self._remove(gone)
+            with self.clock.part("remove"):
+                self._remove(gone)
             report.removed = len(gone)
         self.phase("written")
         if self.manifest.get_meta("lexical_stale") == "1":
-            self.rebuild_lexical()
+            with self.clock.part("lexical_rebuild"):
+                self.rebuild_lexical()
         self.phase("lexical")
         report.articles, report.chunks = self.manifest.counts()
         report.seconds = time.perf_counter() - started
@@ -300,7 +308,14 @@ class Ingestor:
         in ``report`` and records what was read in ``loaded``, ``seen`` and ``conflicted``
         (read only once the batches are exhausted: this runs on the reading thread)."""
         batch: list[Article] = []
-        for article in iter_articles(paths, self.max_bytes, loaded):
+        articles = iter_articles(paths, self.max_bytes, loaded)
+        while True:
+            # Timed apart from the waits at ``yield``, when the next stage is behind.
+            t0 = time.perf_counter()
+            article = next(articles, None)
+            self.clock.add("read", time.perf_counter() - t0)
+            if article is None:
+                break
             seen.add((article.path, article.id))
             old = known.get(article.id)
             if old is not None and old.path != article.path and Path(old.path).exists():
@@ -328,6 +343,10 @@ class Ingestor:
 
     def _prepare(self, articles: list[Article]) -> Batch:
         """Chunks, texts to embed, metadata and lexical documents of a batch of articles."""
+        with self.clock.part("chunk"):
+            return self._chunked(articles)
+
+    def _chunked(self, articles: list[Article]) -> Batch:
         batch = Batch(articles)
         for article in articles:
             chunks = self.chunker.split(article)
@@ -348,7 +367,8 @@ class Ingestor:
 
     def _embedded(self, window: list[Batch]) -> list[tuple[Batch, list[list[float]]]]:
         """Each batch of a window with its vectors, all embedded in one call."""
-        vectors = self._embed_unique([t for batch in window for t in batch.texts])
+        with self.clock.part("embed"):
+            vectors = self._embed_unique([t for batch in window for t in batch.texts])
         out = []
         start = 0
         for batch in window:
@@ -383,16 +403,22 @@ class Ingestor:
 
     def _write_batch(self, batch: Batch, vectors: list[list[float]]) -> None:
         ids = [a.id for a in batch.articles]
-        self.manifest.begin(Intent(a.id, a.path, "write") for a in batch.articles)
+        clock = self.clock
+        with clock.part("manifest"):
+            self.manifest.begin(Intent(a.id, a.path, "write") for a in batch.articles)
         self.phase("intent")
         # Always clear first: the article may now have fewer chunks than before.
-        self.store.delete_articles(ids)
+        with clock.part("store_delete"):
+            self.store.delete_articles(ids)
         self.phase("deleted")
-        self.store.upsert(batch.ids, vectors, batch.docs, batch.metas)
+        with clock.part("store_upsert"):
+            self.store.upsert(batch.ids, vectors, batch.docs, batch.metas)
         self.phase("upserted")
-        self.lexical.replace(ids, batch.lexical)
+        with clock.part("lexical"):
+            self.lexical.replace(ids, batch.lexical)
         self.phase("lexical-written")
-        self.manifest.put(batch.entries)
+        with clock.part("manifest"):
+            self.manifest.put(batch.entries)
         self.phase("committed")
 
     def _embed_unique(self, texts: list[str]) -> list[list[float]]:

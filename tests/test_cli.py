@@ -36,6 +36,7 @@ def test_ingest_search_stats_json(tmp_path: Path, runner: CliRunner) -> None:
         "articles",
         "chunks",
         "seconds",
+        "stages",
     }
     assert report["added"] == 3 and report["failed"] == []
 
