@@ -13,6 +13,11 @@ token count; writing on the calling thread, which alone changes the store, the l
 and the manifest, batch by batch in the order above. Memory holds a few batches, whatever the
 corpus size.
 
+A file whose size and modification time are as recorded when it was last read in full is not
+opened: its articles count as unchanged (``rag.file_stats``, which also says when a file's stat
+is recorded so that a crash never leaves one recorded ahead of its articles); ``rehash`` reads
+every file again.
+
 Nothing is removed that could not be read: an article leaves the index only when the file that
 held it was read in full without a failure and no longer holds it, or, with ``prune``, when that
 file is gone. An id already indexed from another existing file is a conflict, not a replacement.
@@ -32,6 +37,7 @@ from tqdm.auto import tqdm
 
 from rag.articles import Article
 from rag.chunking import Chunk, Chunker
+from rag.file_stats import FileBook, FileStat
 from rag.lexical import LexicalDoc, docs_from_chunks
 from rag.lexical_writer import MAX_SEGMENTS, LexicalWriter
 from rag.loaders import LoadResult, iter_articles
@@ -59,6 +65,8 @@ class IngestReport:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     kept: int = 0
     recovered: int = 0
+    # Files passed over unread, their size and modification time as recorded.
+    skipped_files: int = 0
     articles: int = 0
     chunks: int = 0
     seconds: float = 0.0
@@ -79,6 +87,7 @@ class IngestReport:
             "warnings": self.warnings,
             "kept": self.kept,
             "recovered": self.recovered,
+            "skipped_files": self.skipped_files,
             "articles": self.articles,
             "chunks": self.chunks,
             "seconds": round(self.seconds, 3),
@@ -88,9 +97,11 @@ class IngestReport:
 
 @dataclass
 class Batch:
-    """A batch of new or changed articles, chunked and ready to embed and write."""
+    """A batch of new or changed articles, chunked and ready to embed and write; ``files``
+    are the stats to record with it, of files all of whose articles are written once it is."""
 
     articles: list[Article]
+    files: list[FileStat] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     docs: list[str] = field(default_factory=list)
@@ -219,11 +230,13 @@ class Ingestor:
         progress: bool | None = None,
         on_article: Callable[[int, int], None] | None = None,
         replace: bool = False,
+        rehash: bool = False,
     ) -> IngestReport:
         """Bring the index in line with ``paths``; see the module docstring for crash safety.
 
         ``replace`` lets an article whose id is already indexed from another file be replaced
-        by the copy read now, instead of being reported as a conflict.
+        by the copy read now, instead of being reported as a conflict. ``rehash`` reads every
+        file, including those whose size and modification time are as recorded.
         """
         started = time.perf_counter()
         self.clock = Clock()
@@ -240,6 +253,7 @@ class Ingestor:
         loaded = LoadResult()
         seen: set[tuple[str, str]] = set()
         conflicted: set[str] = set()
+        book = self._file_book(known, trust=not rehash)
         bar = tqdm(
             unit="article",
             desc="Ingesting",
@@ -249,7 +263,7 @@ class Ingestor:
         # Three stages at once, each a batch ahead of the next: reading and chunking, then
         # embedding, then writing here, where every change to the store and the manifest
         # happens in the same order as with one thread.
-        changed = self._changed(paths, known, replace, report, loaded, seen, conflicted)
+        changed = self._changed(paths, known, replace, report, loaded, seen, conflicted, book)
         batches = stage(self._prepare, changed, name="byline-read")
         embedded = stage(self._embedded, _windows(batches), name="byline-embed")
         done = 0
@@ -286,6 +300,12 @@ class Ingestor:
                 self._remove(gone)
             report.removed = len(gone)
         self.phase("written")
+        # Files whose last changed article came in no batch, and files whose gone articles are
+        # removed only now: every article of theirs is committed at this point.
+        with self.clock.part("manifest"):
+            self.manifest.put_files(book.take_ready() + book.after_removals)
+        self.phase("files-recorded")
+        report.skipped_files = len(book.passed_over)
         if self.manifest.get_meta("lexical_stale") == "1":
             with self.clock.part("lexical_rebuild"):
                 self.rebuild_lexical()
@@ -303,17 +323,27 @@ class Ingestor:
         loaded: LoadResult,
         seen: set[tuple[str, str]],
         conflicted: set[str],
-    ) -> Iterator[list[Article]]:
+        book: FileBook,
+    ) -> Iterator[Batch]:
         """The new and changed articles under ``paths``, a batch at a time; counts the rest
-        in ``report`` and records what was read in ``loaded``, ``seen`` and ``conflicted``
-        (read only once the batches are exhausted: this runs on the reading thread)."""
+        in ``report`` and records what was read in ``loaded``, ``seen``, ``conflicted`` and
+        ``book`` (read only once the batches are exhausted: this runs on the reading thread)."""
         batch: list[Article] = []
-        articles = iter_articles(paths, self.max_bytes, loaded)
+        articles = iter_articles(paths, self.max_bytes, loaded, book.unchanged)
+        passed = done = 0  # of loaded.unchanged and loaded.paths, how many are accounted for
         while True:
             # Timed apart from the waits at ``yield``, when the next stage is behind.
             t0 = time.perf_counter()
             article = next(articles, None)
             self.clock.add("read", time.perf_counter() - t0)
+            # Files finished since the last article: passed over, or read in full.
+            for where in loaded.unchanged[passed:]:
+                for entry in book.passed(where):
+                    seen.add((where, entry.id))
+                    report.unchanged += 1
+            for where in loaded.paths[done:]:
+                book.read_in_full(loaded.stats.get(where), seen)
+            passed, done = len(loaded.unchanged), len(loaded.paths)
             if article is None:
                 break
             seen.add((article.path, article.id))
@@ -322,9 +352,11 @@ class Ingestor:
                 if old.hash == article.content_hash:  # the same article in two files
                     report.unchanged += 1
                     conflicted.add(article.id)  # held here, so never "gone" this run
+                    book.conflicted.add(article.path)  # it holds more than is listed under it
                     continue
                 if not replace:
                     conflicted.add(article.id)
+                    book.conflicted.add(article.path)
                     report.failed.append(_conflict(article, old))
                     continue
             if old is not None and old.hash == article.content_hash and old.path == article.path:
@@ -336,19 +368,30 @@ class Ingestor:
                 report.updated += 1
             batch.append(article)
             if len(batch) >= BATCH_ARTICLES:
-                yield batch
+                yield Batch(batch, book.take_ready())
                 batch = []
         if batch:
-            yield batch
+            yield Batch(batch, book.take_ready())
 
-    def _prepare(self, articles: list[Article]) -> Batch:
+    def _file_book(self, known: dict[str, Entry], trust: bool) -> FileBook:
+        """The stats recorded for this ingest to trust; none if they were recorded under
+        another file size limit (a file over one may be under the other) or ``trust`` is off."""
+        limit = str(self.max_bytes)
+        if self.manifest.get_meta("files_max_bytes") != limit:
+            self.manifest.forget_files()
+            self.manifest.set_meta("files_max_bytes", limit)
+        by_path: dict[str, list[Entry]] = {}
+        for entry in known.values():
+            by_path.setdefault(entry.path, []).append(entry)
+        return FileBook(self.manifest.files() if trust else {}, by_path)
+
+    def _prepare(self, batch: Batch) -> Batch:
         """Chunks, texts to embed, metadata and lexical documents of a batch of articles."""
         with self.clock.part("chunk"):
-            return self._chunked(articles)
+            return self._chunked(batch)
 
-    def _chunked(self, articles: list[Article]) -> Batch:
-        batch = Batch(articles)
-        for article in articles:
+    def _chunked(self, batch: Batch) -> Batch:
+        for article in batch.articles:
             chunks = self.chunker.split(article)
             ts = int(article.published_at.timestamp()) if article.published_at else None
             for chunk in chunks:
@@ -418,7 +461,7 @@ class Ingestor:
             self.lexical.replace(ids, batch.lexical)
         self.phase("lexical-written")
         with clock.part("manifest"):
-            self.manifest.put(batch.entries)
+            self.manifest.put(batch.entries, batch.files)
         self.phase("committed")
 
     def _embed_unique(self, texts: list[str]) -> list[list[float]]:

@@ -33,6 +33,7 @@ def test_ingest_search_stats_json(tmp_path: Path, runner: CliRunner) -> None:
         "warnings",
         "kept",
         "recovered",
+        "skipped_files",
         "articles",
         "chunks",
         "seconds",
