@@ -366,6 +366,8 @@ class Ingestor:
                 report.added += 1
             else:
                 report.updated += 1
+                if old.path != article.path:  # moved here from a file gone or replaced
+                    conflicted.add(article.id)  # so its entry under the old path is not "gone"
             batch.append(article)
             if len(batch) >= BATCH_ARTICLES:
                 yield Batch(batch, book.take_ready())
