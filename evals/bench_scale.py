@@ -244,12 +244,17 @@ def bench_size(
         "corpus_write_seconds": round(make_seconds, 2),
         "first_ingest_seconds": round(first_s, 2),
         "resumed_from_chunks": resumed_chunks,
-        "seconds_per_1000_chunks": round(first_s / max(1, first_chunks - resumed_chunks) * 1000, 3),
+        # None when a kept index held everything already: its "first ingest" only re-read.
+        "seconds_per_1000_chunks": (
+            round(first_s / (first_chunks - resumed_chunks) * 1000, 3)
+            if first_chunks > resumed_chunks
+            else None
+        ),
         "first_ingest_stages": first_stages,
         "add_10_stages": added.stages,
         "ingest_curve": progress.curve(),
         "unchanged_reingest_seconds": round(again_s, 2),
-        "unchanged_reingest_share": round(again_s / first_s, 4),
+        "unchanged_reingest_share": round(again_s / first_s, 4) if not resumed_chunks else None,
         "unchanged": again.unchanged,
         "add_10_seconds": round(add_s, 2),
         "added": added.added,
@@ -330,17 +335,25 @@ def lexical_only(index: Path, maker: CorpusMaker) -> dict[str, float]:
     }
 
 
+def _number(value: float | None, places: int) -> str:
+    """A figure, or a dash where a carried-on run has none (nothing was left to ingest)."""
+    return "-" if value is None else f"{value:.{places}f}"
+
+
 def rows_of(results: list[dict[str, Any]]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for r in results:
         s = r["serving"]
         cut = " (stopped by the budget)" if r.get("stopped_by_budget") else ""
+        if r.get("resumed_from_chunks"):
+            cut += f" (carried on from {r['resumed_from_chunks']:,} chunks)"
         rows += [
             (f"{r['store']}: {r['chunks']:,} chunks ({r['articles']:,} articles){cut}", ""),
-            ("  first ingest s / 1,000 chunks", f"{r['seconds_per_1000_chunks']:.2f}"),
+            ("  first ingest s / 1,000 chunks", _number(r["seconds_per_1000_chunks"], 2)),
             (
                 "  unchanged re-ingest s (share)",
-                f"{r['unchanged_reingest_seconds']:.1f} ({r['unchanged_reingest_share']:.3f})",
+                f"{r['unchanged_reingest_seconds']:.1f} "
+                f"({_number(r['unchanged_reingest_share'], 3)})",
             ),
             ("  add 10 articles s (whole corpus named)", f"{r['add_10_seconds']:.2f}"),
             ("  remove 10 articles s (--prune)", f"{r['remove_10_seconds']:.2f}"),
