@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rag.manifest import Entry
+    from rag.manifest import Entry, Manifest
 
 # Two seconds covers the coarsest timestamps in common use (FAT's), and writes that land in
 # the same tick as a read on filesystems with kernel-tick timestamps.
@@ -82,6 +82,22 @@ class FileBook:
     after_removals: list[FileStat] = field(default_factory=list)
     conflicted: set[str] = field(default_factory=set)
     passed_over: set[str] = field(default_factory=set)
+
+    @classmethod
+    def open(
+        cls, manifest: Manifest, known: dict[str, Entry], max_bytes: int, trust: bool
+    ) -> FileBook:
+        """The book for an ingest of an index whose articles are ``known``: with the recorded
+        stats when ``trust`` is on and they were recorded under this file size limit (a file
+        over one limit may be under another), else with none, so every file is read."""
+        limit = str(max_bytes)
+        if manifest.get_meta("files_max_bytes") != limit:
+            manifest.forget_files()
+            manifest.set_meta("files_max_bytes", limit)
+        by_path: dict[str, list[Entry]] = {}
+        for entry in known.values():
+            by_path.setdefault(entry.path, []).append(entry)
+        return cls(manifest.files() if trust else {}, by_path)
 
     def unchanged(self, now: FileStat) -> bool:
         return is_unchanged(self.recorded.get(now.path), now)

@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from rag.articles import Article
 from rag.chunking import Chunk, Chunker
 from rag.file_stats import FileBook, FileStat
+from rag.ingest_report import IngestReport, conflict
 from rag.lexical import LexicalDoc, docs_from_chunks
 from rag.lexical_writer import MAX_SEGMENTS, LexicalWriter
 from rag.loaders import LoadResult, iter_articles
@@ -49,50 +50,6 @@ BATCH_ARTICLES = 128
 # Texts embedded together (whole batches, at least this many), sorted by token count: a
 # wider window pads less; docs/decisions/0102-ingest-pipeline-and-token-batches.md.
 EMBED_WINDOW = 4096
-
-
-@dataclass
-class IngestReport:
-    """What an ingest did. ``failed`` lists each skipped file or record (and each id conflict)
-    with its reason; ``warnings`` what was ingested with less (e.g. undated); ``kept`` the
-    indexed articles left as they were because their file failed to load."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    failed: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    kept: int = 0
-    recovered: int = 0
-    # Files passed over unread, their size and modification time as recorded.
-    skipped_files: int = 0
-    articles: int = 0
-    chunks: int = 0
-    seconds: float = 0.0
-    # Seconds of work per part (reading, chunking, embedding, each write); the parts overlap.
-    stages: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "failed": self.failed,
-            "warnings": self.warnings,
-            "kept": self.kept,
-            "recovered": self.recovered,
-            "skipped_files": self.skipped_files,
-            "articles": self.articles,
-            "chunks": self.chunks,
-            "seconds": round(self.seconds, 3),
-            "stages": {name: round(s, 3) for name, s in sorted(self.stages.items())},
-        }
 
 
 @dataclass
@@ -141,19 +98,6 @@ def _entry(article: Article, chunks: int) -> Entry:
         article.url,
         ts,
     )
-
-
-def _conflict(article: Article, old: Entry) -> dict[str, Any]:
-    line = article.extra.get("line")
-    return {
-        "path": article.path,
-        "line": line,
-        "error": (
-            f"article id {article.id!r} is already indexed from {old.path}; kept that copy. "
-            "To replace it with this one, ingest again with --replace (Python: "
-            "replace=True), or remove it from the other file first"
-        ),
-    }
 
 
 def _windows(batches: Generator[Batch, None, None]) -> Iterator[list[Batch]]:
@@ -253,7 +197,7 @@ class Ingestor:
         loaded = LoadResult()
         seen: set[tuple[str, str]] = set()
         conflicted: set[str] = set()
-        book = self._file_book(known, trust=not rehash)
+        book = FileBook.open(self.manifest, known, self.max_bytes, trust=not rehash)
         bar = tqdm(
             unit="article",
             desc="Ingesting",
@@ -357,7 +301,7 @@ class Ingestor:
                 if not replace:
                     conflicted.add(article.id)
                     book.conflicted.add(article.path)
-                    report.failed.append(_conflict(article, old))
+                    report.failed.append(conflict(article, old))
                     continue
             if old is not None and old.hash == article.content_hash and old.path == article.path:
                 report.unchanged += 1
@@ -374,18 +318,6 @@ class Ingestor:
                 batch = []
         if batch:
             yield Batch(batch, book.take_ready())
-
-    def _file_book(self, known: dict[str, Entry], trust: bool) -> FileBook:
-        """The stats recorded for this ingest to trust; none if they were recorded under
-        another file size limit (a file over one may be under the other) or ``trust`` is off."""
-        limit = str(self.max_bytes)
-        if self.manifest.get_meta("files_max_bytes") != limit:
-            self.manifest.forget_files()
-            self.manifest.set_meta("files_max_bytes", limit)
-        by_path: dict[str, list[Entry]] = {}
-        for entry in known.values():
-            by_path.setdefault(entry.path, []).append(entry)
-        return FileBook(self.manifest.files() if trust else {}, by_path)
 
     def _prepare(self, batch: Batch) -> Batch:
         """Chunks, texts to embed, metadata and lexical documents of a batch of articles."""
