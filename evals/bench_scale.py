@@ -14,7 +14,10 @@ removing 10 (``--prune``), and in a fresh serving process: hybrid retrieval p50/
 search, and the news retriever with planning and re-ranking), the lexical side alone, and
 that process's peak RSS; plus the index's size on disk and the server's peak RSS. With
 ``--budget-minutes`` a first ingest that runs longer stops there, and everything else is
-measured on what it had indexed. Prints a table and writes JSON and, beside it, a plot of
+measured on what it had indexed. With ``--workdir`` the corpus and the index of each size
+are kept there, and a later run with the same folder reuses the corpus and carries on from
+the index (an ingest skips what the index holds, so a first ingest that was killed resumes;
+one that was complete is then a re-read). Prints a table and writes JSON and, beside it, a plot of
 ingest seconds per 1,000 chunks against the index's size. Not a test: nothing is asserted.
 """
 
@@ -174,22 +177,30 @@ def bench_size(
     queries: int,
     server: ChromaServer | None = None,
     budget: float | None = None,
+    kept: bool = False,
 ) -> dict[str, Any]:
     """Every measurement for one corpus size, on the embedded store or on ``server``. With
     ``budget`` (seconds), the first ingest stops after it and the rest is measured on what
-    was indexed by then."""
+    was indexed by then. A ``kept`` workdir's index is left holding the corpus alone."""
     from rag.app import Byline
 
     maker = CorpusMaker()
     corpus = workdir / "corpus"
-    _, make_seconds = _timed(lambda: maker.write(corpus, max(1, chunks // CHUNKS_PER_ARTICLE)))
+    make_seconds = 0.0
+    if not corpus.is_dir() or not any(corpus.iterdir()):  # else a kept corpus, reused
+        _, make_seconds = _timed(lambda: maker.write(corpus, max(1, chunks // CHUNKS_PER_ARTICLE)))
     index = workdir / "index"
     where = {"chroma_url": server.url, "collection": "scale"} if server else {}
     byline = Byline.open(index, embed_model="hash", **where)
+    resumed_chunks = byline.manifest.counts()[1]
     progress = Progress(byline, budget)
+    progress.samples = [(resumed_chunks, 0.0)]
     t0 = time.perf_counter()
+    first_stages: dict[str, float] = {}
     try:
-        byline.ingest([corpus], progress=False, on_progress=progress)
+        first_stages = byline.ingest([corpus], progress=False, on_progress=progress).to_dict()[
+            "stages"
+        ]
         stopped = False
     except OutOfTime:
         stopped = True
@@ -204,10 +215,17 @@ def bench_size(
     for f in extra.iterdir():
         f.unlink()
     removed, remove_s = _timed(lambda: byline.ingest([corpus, extra], prune=True, progress=False))
-    newer = workdir / "newer"
-    maker.write(newer, 10, prefix="newer")
+    # A name of its own each run, so a kept index never holds these articles already.
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    newer = workdir / f"newer-{stamp}"
+    maker.write(newer, 10, prefix=f"newer{stamp}-")
     named, named_s = _timed(lambda: byline.ingest([newer], progress=False))
     ingest_rss = peak_rss_mb()
+    if kept:  # leave the kept index holding the corpus alone, for the next run
+        for f in newer.iterdir():
+            f.unlink()
+        newer.rmdir()
+        byline.ingest([corpus], prune=True, progress=False)
     segments = len(json.loads((index / "lexical.json").read_text())["segments"])
     byline.close()
     lexical = lexical_only(index, maker)
@@ -225,10 +243,18 @@ def bench_size(
         "chunks": first_chunks,
         "corpus_write_seconds": round(make_seconds, 2),
         "first_ingest_seconds": round(first_s, 2),
-        "seconds_per_1000_chunks": round(first_s / max(1, first_chunks) * 1000, 3),
+        "resumed_from_chunks": resumed_chunks,
+        # None when a kept index held everything already: its "first ingest" only re-read.
+        "seconds_per_1000_chunks": (
+            round(first_s / (first_chunks - resumed_chunks) * 1000, 3)
+            if first_chunks > resumed_chunks
+            else None
+        ),
+        "first_ingest_stages": first_stages,
+        "add_10_stages": added.stages,
         "ingest_curve": progress.curve(),
         "unchanged_reingest_seconds": round(again_s, 2),
-        "unchanged_reingest_share": round(again_s / first_s, 4),
+        "unchanged_reingest_share": round(again_s / first_s, 4) if not resumed_chunks else None,
         "unchanged": again.unchanged,
         "add_10_seconds": round(add_s, 2),
         "added": added.added,
@@ -309,17 +335,25 @@ def lexical_only(index: Path, maker: CorpusMaker) -> dict[str, float]:
     }
 
 
+def _number(value: float | None, places: int) -> str:
+    """A figure, or a dash where a carried-on run has none (nothing was left to ingest)."""
+    return "-" if value is None else f"{value:.{places}f}"
+
+
 def rows_of(results: list[dict[str, Any]]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for r in results:
         s = r["serving"]
         cut = " (stopped by the budget)" if r.get("stopped_by_budget") else ""
+        if r.get("resumed_from_chunks"):
+            cut += f" (carried on from {r['resumed_from_chunks']:,} chunks)"
         rows += [
             (f"{r['store']}: {r['chunks']:,} chunks ({r['articles']:,} articles){cut}", ""),
-            ("  first ingest s / 1,000 chunks", f"{r['seconds_per_1000_chunks']:.2f}"),
+            ("  first ingest s / 1,000 chunks", _number(r["seconds_per_1000_chunks"], 2)),
             (
                 "  unchanged re-ingest s (share)",
-                f"{r['unchanged_reingest_seconds']:.1f} ({r['unchanged_reingest_share']:.3f})",
+                f"{r['unchanged_reingest_seconds']:.1f} "
+                f"({_number(r['unchanged_reingest_share'], 3)})",
             ),
             ("  add 10 articles s (whole corpus named)", f"{r['add_10_seconds']:.2f}"),
             ("  remove 10 articles s (--prune)", f"{r['remove_10_seconds']:.2f}"),
@@ -346,8 +380,18 @@ def rows_of(results: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return rows
 
 
-def run_one(size: int, store: str, queries: int, budget: float | None) -> dict[str, Any]:
-    """One size on one store, in a temporary folder (a fresh server for the server store)."""
+def run_one(
+    size: int, store: str, queries: int, budget: float | None, keep: Path | None = None
+) -> dict[str, Any]:
+    """One size on one store, in a temporary folder or in ``keep / f"{store}-{size}"`` (a
+    fresh server for the server store, its data kept there too)."""
+    if keep is not None:
+        work = keep / f"{store}-{size}"
+        work.mkdir(parents=True, exist_ok=True)
+        if store == "server":
+            with chroma_server(work / "server-data") as server:
+                return bench_size(size, work, queries, server, budget, kept=True)
+        return bench_size(size, work, queries, None, budget, kept=True)
     with tempfile.TemporaryDirectory(prefix="byline-scale-") as tmp:
         work = Path(tmp)
         if store == "server":
@@ -373,6 +417,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="Stop each first ingest after this long and measure the rest on what it indexed.",
     )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Folder for the JSON result.")
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="Keep each size's corpus and index here (default: a temporary folder); a later "
+        "run reuses them.",
+    )
     p.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the serving subprocess
     p.add_argument("--url", help=argparse.SUPPRESS)  # ... and its Chroma server
     args = p.parse_args(list(argv) if argv is not None else None)
@@ -387,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = []
     for size in [int(s) for s in args.sizes.split(",") if s]:
         for store in stores:
-            result = run_one(size, store, args.queries, budget)
+            result = run_one(size, store, args.queries, budget, args.workdir)
             print(json.dumps(result), file=sys.stderr, flush=True)
             results.append(result)
     doc = {"kind": "bench-scale", "git_commit": git_commit(), "embedder": "hash", "sizes": results}

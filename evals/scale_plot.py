@@ -25,7 +25,8 @@ def plot_ingest(results: list[dict[str, Any]], path: Path) -> Path:
                 alpha=0.6,
                 label=f"{r['store']}, {r['target_chunks']:,}-chunk run",
             )
-        ax.scatter([r["chunks"]], [r["seconds_per_1000_chunks"]], color=colour, marker="o")
+        if r["seconds_per_1000_chunks"] is not None:  # None: a kept index, nothing left to do
+            ax.scatter([r["chunks"]], [r["seconds_per_1000_chunks"]], color=colour, marker="o")
     ax.set_xscale("log")
     ax.set_xlabel("chunks in the index")
     ax.set_ylabel("first ingest, s per 1,000 chunks")

@@ -141,11 +141,15 @@ class Byline:
         progress: bool | None = None,
         on_progress: Any = None,
         replace: bool = False,
+        rehash: bool = False,
     ) -> IngestReport:
         """Add new, replace changed and (with ``prune``) drop vanished articles from ``paths``.
 
         A file that fails to load keeps its indexed articles. An id already indexed from another
-        file is reported as a conflict unless ``replace`` lets the copy read now win."""
+        file is reported as a conflict unless ``replace`` lets the copy read now win. A file
+        whose size and modification time are as recorded when it was last read is not read
+        again; ``rehash`` reads every file (after upgrading Byline, or if a tool rewrites files
+        keeping their size and time)."""
         if isinstance(paths, str | Path):
             paths = [paths]
         with self._writing() as ingestor:
@@ -153,7 +157,12 @@ class Byline:
             if built_with and built_with != self.settings.embed_identity and self.exists():
                 self._require_index()  # raises the mismatch error
             report = ingestor.ingest(
-                paths, prune=prune, progress=progress, on_article=on_progress, replace=replace
+                paths,
+                prune=prune,
+                progress=progress,
+                on_article=on_progress,
+                replace=replace,
+                rehash=rehash,
             )
             if report.articles:
                 self.manifest.set_meta("embed_model", self.settings.embed_identity)

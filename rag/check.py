@@ -105,7 +105,8 @@ def repair_index(ingestor: Ingestor, found: CheckReport) -> dict[str, int]:
     manifest.set_meta("lexical_stale", "1")
     store.delete_articles(orphans + bad)
     manifest.remove(bad)
-    reread = ingestor.ingest(sorted(set(again)), progress=False) if again else None
+    # Read in full: a file passed over as unchanged would not give back what was cleared.
+    reread = ingestor.ingest(sorted(set(again)), progress=False, rehash=True) if again else None
     if manifest.get_meta("lexical_stale") == "1":
         ingestor.rebuild_lexical()
     return {

@@ -125,17 +125,26 @@ def ingest(
         bool,
         typer.Option("--replace", help="Let these files' copies replace articles of the same id."),
     ] = False,
+    rehash: Annotated[
+        bool,
+        typer.Option(
+            "--rehash",
+            help="Read every file, also those whose size and modification time are unchanged.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Add new, replace changed and skip unchanged articles; bad files are reported and skipped.
 
-    A file that fails to load keeps the articles it had in the index."""
+    A file whose size and modification time are as when it was last read is not read again
+    (--rehash reads it). A file that fails to load keeps the articles it had in the index."""
     byline = _open(index)
     report = byline.ingest(
         [str(p) for p in paths],
         prune=prune,
         progress=None if not as_json else False,
         replace=replace,
+        rehash=rehash,
     )
     if as_json:
         _dump(report.to_dict())

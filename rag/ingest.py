@@ -13,6 +13,11 @@ token count; writing on the calling thread, which alone changes the store, the l
 and the manifest, batch by batch in the order above. Memory holds a few batches, whatever the
 corpus size.
 
+A file whose size and modification time are as recorded when it was last read in full is not
+opened: its articles count as unchanged (``rag.file_stats``, which also says when a file's stat
+is recorded so that a crash never leaves one recorded ahead of its articles); ``rehash`` reads
+every file again.
+
 Nothing is removed that could not be read: an article leaves the index only when the file that
 held it was read in full without a failure and no longer holds it, or, with ``prune``, when that
 file is gone. An id already indexed from another existing file is a conflict, not a replacement.
@@ -32,11 +37,13 @@ from tqdm.auto import tqdm
 
 from rag.articles import Article
 from rag.chunking import Chunk, Chunker
+from rag.file_stats import FileBook, FileStat
+from rag.ingest_report import IngestReport, conflict
 from rag.lexical import LexicalDoc, docs_from_chunks
 from rag.lexical_writer import MAX_SEGMENTS, LexicalWriter
 from rag.loaders import LoadResult, iter_articles
 from rag.manifest import Entry, Intent, Manifest
-from rag.pipeline import stage
+from rag.pipeline import Clock, stage
 from rag.store import ChunkStore
 
 BATCH_ARTICLES = 128
@@ -46,48 +53,12 @@ EMBED_WINDOW = 4096
 
 
 @dataclass
-class IngestReport:
-    """What an ingest did. ``failed`` lists each skipped file or record (and each id conflict)
-    with its reason; ``warnings`` what was ingested with less (e.g. undated); ``kept`` the
-    indexed articles left as they were because their file failed to load."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    failed: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    kept: int = 0
-    recovered: int = 0
-    articles: int = 0
-    chunks: int = 0
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "failed": self.failed,
-            "warnings": self.warnings,
-            "kept": self.kept,
-            "recovered": self.recovered,
-            "articles": self.articles,
-            "chunks": self.chunks,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-@dataclass
 class Batch:
-    """A batch of new or changed articles, chunked and ready to embed and write."""
+    """A batch of new or changed articles, chunked and ready to embed and write; ``files``
+    are the stats to record with it, of files all of whose articles are written once it is."""
 
     articles: list[Article]
+    files: list[FileStat] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     docs: list[str] = field(default_factory=list)
@@ -127,19 +98,6 @@ def _entry(article: Article, chunks: int) -> Entry:
         article.url,
         ts,
     )
-
-
-def _conflict(article: Article, old: Entry) -> dict[str, Any]:
-    line = article.extra.get("line")
-    return {
-        "path": article.path,
-        "line": line,
-        "error": (
-            f"article id {article.id!r} is already indexed from {old.path}; kept that copy. "
-            "To replace it with this one, ingest again with --replace (Python: "
-            "replace=True), or remove it from the other file first"
-        ),
-    }
 
 
 def _windows(batches: Generator[Batch, None, None]) -> Iterator[list[Batch]]:
@@ -189,6 +147,7 @@ class Ingestor:
 
         # Called before each batch is written: a server-mode writer renews its lease here.
         self.keep_alive: Callable[[], None] | None = None
+        self.clock = Clock()
 
     def phase(self, name: str) -> None:
         """Called after each step that changes the store or the manifest; a no-op. The fault
@@ -215,14 +174,17 @@ class Ingestor:
         progress: bool | None = None,
         on_article: Callable[[int, int], None] | None = None,
         replace: bool = False,
+        rehash: bool = False,
     ) -> IngestReport:
         """Bring the index in line with ``paths``; see the module docstring for crash safety.
 
         ``replace`` lets an article whose id is already indexed from another file be replaced
-        by the copy read now, instead of being reported as a conflict.
+        by the copy read now, instead of being reported as a conflict. ``rehash`` reads every
+        file, including those whose size and modification time are as recorded.
         """
         started = time.perf_counter()
-        report = IngestReport()
+        self.clock = Clock()
+        report = IngestReport(stages=self.clock.seconds)
         report.recovered, again = self.recover()
         paths = list(paths) + _not_covered(again, paths)
         known = self.manifest.entries()
@@ -230,10 +192,12 @@ class Ingestor:
         # killed run) is rebuilt once from the store; after that every batch updates it in place.
         lost = len(self.lexical) == 0 and bool(known) and self.store.count() > 0
         if self.manifest.get_meta("lexical_stale") == "1" or self.lexical.legacy or lost:
-            self.rebuild_lexical()
+            with self.clock.part("lexical_rebuild"):
+                self.rebuild_lexical()
         loaded = LoadResult()
         seen: set[tuple[str, str]] = set()
         conflicted: set[str] = set()
+        book = FileBook.open(self.manifest, known, self.max_bytes, trust=not rehash)
         bar = tqdm(
             unit="article",
             desc="Ingesting",
@@ -243,7 +207,7 @@ class Ingestor:
         # Three stages at once, each a batch ahead of the next: reading and chunking, then
         # embedding, then writing here, where every change to the store and the manifest
         # happens in the same order as with one thread.
-        changed = self._changed(paths, known, replace, report, loaded, seen, conflicted)
+        changed = self._changed(paths, known, replace, report, loaded, seen, conflicted, book)
         batches = stage(self._prepare, changed, name="byline-read")
         embedded = stage(self._embedded, _windows(batches), name="byline-embed")
         done = 0
@@ -276,11 +240,19 @@ class Ingestor:
             if e.path in failed_files and e.path not in read_in_full and (e.path, e.id) not in seen
         )
         if gone:
-            self._remove(gone)
+            with self.clock.part("remove"):
+                self._remove(gone)
             report.removed = len(gone)
         self.phase("written")
+        # Files whose last changed article came in no batch, and files whose gone articles are
+        # removed only now: every article of theirs is committed at this point.
+        with self.clock.part("manifest"):
+            self.manifest.put_files(book.take_ready() + book.after_removals)
+        self.phase("files-recorded")
+        report.skipped_files = len(book.passed_over)
         if self.manifest.get_meta("lexical_stale") == "1":
-            self.rebuild_lexical()
+            with self.clock.part("lexical_rebuild"):
+                self.rebuild_lexical()
         self.phase("lexical")
         report.articles, report.chunks = self.manifest.counts()
         report.seconds = time.perf_counter() - started
@@ -295,22 +267,41 @@ class Ingestor:
         loaded: LoadResult,
         seen: set[tuple[str, str]],
         conflicted: set[str],
-    ) -> Iterator[list[Article]]:
+        book: FileBook,
+    ) -> Iterator[Batch]:
         """The new and changed articles under ``paths``, a batch at a time; counts the rest
-        in ``report`` and records what was read in ``loaded``, ``seen`` and ``conflicted``
-        (read only once the batches are exhausted: this runs on the reading thread)."""
+        in ``report`` and records what was read in ``loaded``, ``seen``, ``conflicted`` and
+        ``book`` (read only once the batches are exhausted: this runs on the reading thread)."""
         batch: list[Article] = []
-        for article in iter_articles(paths, self.max_bytes, loaded):
+        articles = iter_articles(paths, self.max_bytes, loaded, book.unchanged)
+        passed = done = 0  # of loaded.unchanged and loaded.paths, how many are accounted for
+        while True:
+            # Timed apart from the waits at ``yield``, when the next stage is behind.
+            t0 = time.perf_counter()
+            article = next(articles, None)
+            self.clock.add("read", time.perf_counter() - t0)
+            # Files finished since the last article: passed over, or read in full.
+            for where in loaded.unchanged[passed:]:
+                for entry in book.passed(where):
+                    seen.add((where, entry.id))
+                    report.unchanged += 1
+            for where in loaded.paths[done:]:
+                book.read_in_full(loaded.stats.get(where), seen)
+            passed, done = len(loaded.unchanged), len(loaded.paths)
+            if article is None:
+                break
             seen.add((article.path, article.id))
             old = known.get(article.id)
             if old is not None and old.path != article.path and Path(old.path).exists():
                 if old.hash == article.content_hash:  # the same article in two files
                     report.unchanged += 1
                     conflicted.add(article.id)  # held here, so never "gone" this run
+                    book.conflicted.add(article.path)  # it holds more than is listed under it
                     continue
                 if not replace:
                     conflicted.add(article.id)
-                    report.failed.append(_conflict(article, old))
+                    book.conflicted.add(article.path)
+                    report.failed.append(conflict(article, old))
                     continue
             if old is not None and old.hash == article.content_hash and old.path == article.path:
                 report.unchanged += 1
@@ -319,17 +310,22 @@ class Ingestor:
                 report.added += 1
             else:
                 report.updated += 1
+                if old.path != article.path:  # moved here from a file gone or replaced
+                    conflicted.add(article.id)  # so its entry under the old path is not "gone"
             batch.append(article)
             if len(batch) >= BATCH_ARTICLES:
-                yield batch
+                yield Batch(batch, book.take_ready())
                 batch = []
         if batch:
-            yield batch
+            yield Batch(batch, book.take_ready())
 
-    def _prepare(self, articles: list[Article]) -> Batch:
+    def _prepare(self, batch: Batch) -> Batch:
         """Chunks, texts to embed, metadata and lexical documents of a batch of articles."""
-        batch = Batch(articles)
-        for article in articles:
+        with self.clock.part("chunk"):
+            return self._chunked(batch)
+
+    def _chunked(self, batch: Batch) -> Batch:
+        for article in batch.articles:
             chunks = self.chunker.split(article)
             ts = int(article.published_at.timestamp()) if article.published_at else None
             for chunk in chunks:
@@ -348,7 +344,8 @@ class Ingestor:
 
     def _embedded(self, window: list[Batch]) -> list[tuple[Batch, list[list[float]]]]:
         """Each batch of a window with its vectors, all embedded in one call."""
-        vectors = self._embed_unique([t for batch in window for t in batch.texts])
+        with self.clock.part("embed"):
+            vectors = self._embed_unique([t for batch in window for t in batch.texts])
         out = []
         start = 0
         for batch in window:
@@ -383,16 +380,22 @@ class Ingestor:
 
     def _write_batch(self, batch: Batch, vectors: list[list[float]]) -> None:
         ids = [a.id for a in batch.articles]
-        self.manifest.begin(Intent(a.id, a.path, "write") for a in batch.articles)
+        clock = self.clock
+        with clock.part("manifest"):
+            self.manifest.begin(Intent(a.id, a.path, "write") for a in batch.articles)
         self.phase("intent")
         # Always clear first: the article may now have fewer chunks than before.
-        self.store.delete_articles(ids)
+        with clock.part("store_delete"):
+            self.store.delete_articles(ids)
         self.phase("deleted")
-        self.store.upsert(batch.ids, vectors, batch.docs, batch.metas)
+        with clock.part("store_upsert"):
+            self.store.upsert(batch.ids, vectors, batch.docs, batch.metas)
         self.phase("upserted")
-        self.lexical.replace(ids, batch.lexical)
+        with clock.part("lexical"):
+            self.lexical.replace(ids, batch.lexical)
         self.phase("lexical-written")
-        self.manifest.put(batch.entries)
+        with clock.part("manifest"):
+            self.manifest.put(batch.entries, batch.files)
         self.phase("committed")
 
     def _embed_unique(self, texts: list[str]) -> list[list[float]]:

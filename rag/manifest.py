@@ -4,6 +4,10 @@ SQLite gives every batch an atomic commit, so a crash leaves either the old or t
 Before the store is touched for an article, a write-ahead intent (``pending``) names it; the
 commit that records the outcome clears it. An intent left behind means a write was cut short:
 the next ingest (or ``byline check --repair``) clears that article's chunks and reads it again.
+
+Each source file read in full has its size and modification time recorded (``files``), so an
+unchanged file need not be read again (``rag.file_stats``). Any change that moves an article off
+its file's list forgets that file's stat, in the same commit.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from rag.file_stats import FileStat
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -32,6 +38,24 @@ CREATE TABLE IF NOT EXISTS pending (
     op TEXT NOT NULL
 );
 """
+
+# Schema changes since the first version, each applied once (and each safe to apply twice,
+# should two processes open an old manifest at once), in one transaction with the
+# version number, so a manifest is either wholly migrated or not at all. A manifest from before
+# a version simply has no rows in what it adds: version 1's files are each read once more.
+_MIGRATIONS = [
+    """
+    CREATE TABLE IF NOT EXISTS files (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        read_ns INTEGER NOT NULL
+    );
+    """,
+]
+
+# Forget the stat of each file an article is moved off (bound: the article's id).
+_FORGET_FILE_OF = "DELETE FROM files WHERE path IN (SELECT path FROM articles WHERE id = ?)"
 
 
 @dataclass(frozen=True)
@@ -67,6 +91,19 @@ class Manifest:
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            try:
+                self._db.executescript(
+                    f"BEGIN IMMEDIATE; {script} PRAGMA user_version = {number}; COMMIT;"
+                )
+            except sqlite3.Error:
+                if self._db.in_transaction:
+                    self._db.rollback()
+                raise
 
     @staticmethod
     def exists(index_dir: Path) -> bool:
@@ -94,11 +131,16 @@ class Manifest:
         rows = self._db.execute("SELECT id, path, op FROM pending ORDER BY id")
         return [Intent(*row) for row in rows]
 
-    def put(self, entries: Iterable[Entry]) -> None:
-        """Record written articles and clear their intents, in one commit."""
+    def put(self, entries: Iterable[Entry], files: Iterable[FileStat] = ()) -> None:
+        """Record written articles and clear their intents, in one commit; with them the stats
+        of ``files``, whose articles are all written once these are."""
         entries = list(entries)
         with self._db:
             self._db.executemany("DELETE FROM pending WHERE id = ?", [(e.id,) for e in entries])
+            # An article that moves to another file leaves its old file's list.
+            self._db.executemany(
+                _FORGET_FILE_OF + " AND path != ?", [(e.id, e.path) for e in entries]
+            )
             self._db.executemany(
                 "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -106,6 +148,28 @@ class Manifest:
                     for e in entries
                 ],
             )
+            self._put_files(files)
+
+    def _put_files(self, files: Iterable[FileStat]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+            [(f.path, f.size, f.mtime_ns, f.read_ns) for f in files],
+        )
+
+    def put_files(self, files: Iterable[FileStat]) -> None:
+        """Record the stats of files whose articles are all committed already."""
+        with self._db:
+            self._put_files(files)
+
+    def files(self) -> dict[str, FileStat]:
+        """The recorded stat of each file read in full, by path."""
+        rows = self._db.execute("SELECT path, size, mtime_ns, read_ns FROM files")
+        return {row[0]: FileStat(*row) for row in rows}
+
+    def forget_files(self) -> None:
+        """Drop every recorded stat, so every file is read again."""
+        with self._db:
+            self._db.execute("DELETE FROM files")
 
     def replace_all(self, entries: Iterable[Entry]) -> None:
         """Make the article list exactly ``entries``, in one commit (a cache rebuilt)."""
@@ -115,12 +179,14 @@ class Manifest:
         ]
         with self._db:
             self._db.execute("DELETE FROM articles")
+            self._db.execute("DELETE FROM files")  # what each file holds is unknown again
             self._db.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def remove(self, ids: Iterable[str]) -> None:
         """Forget articles and their intents, in one commit."""
         rows = [(i,) for i in ids]
         with self._db:
+            self._db.executemany(_FORGET_FILE_OF, rows)
             self._db.executemany("DELETE FROM articles WHERE id = ?", rows)
             self._db.executemany("DELETE FROM pending WHERE id = ?", rows)
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Generator, Iterable
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -76,3 +78,26 @@ def stage(
     finally:
         stop.set()
         worker.join()
+
+
+class Clock:
+    """Seconds of work per named part of an ingest, summed over every call and thread. The
+    stages overlap, so the parts add up to more than the wall time; what they show is where
+    the work goes (the write thread's parts are its whole share)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, name: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        """Time the block as part ``name``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - started)

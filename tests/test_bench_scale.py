@@ -66,3 +66,16 @@ def test_bench_scale_on_a_chroma_server(tmp_path: Path) -> None:
     assert size["store"] == "server" and size["server_peak_rss_mb"] > 0
     assert size["disk_mb"]["chroma"] > 0
     _measured_each_step(size)
+
+
+def test_a_kept_workdir_is_reused_and_its_index_carried_on(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    first = _one_size(tmp_path / "out1", "--stores", "embedded", "--workdir", str(work))
+    corpus = sorted((work / "embedded-60" / "corpus").iterdir())
+    stamps = [p.stat().st_mtime_ns for p in corpus]
+    second = _one_size(tmp_path / "out2", "--stores", "embedded", "--workdir", str(work))
+    assert first["resumed_from_chunks"] == 0
+    assert second["resumed_from_chunks"] == first["chunks"], "only the corpus was left indexed"
+    assert second["corpus_write_seconds"] == 0 and second["seconds_per_1000_chunks"] is None
+    assert [p.stat().st_mtime_ns for p in corpus] == stamps, "the corpus is not rewritten"
+    _measured_each_step(second)

@@ -33,9 +33,11 @@ def test_ingest_search_stats_json(tmp_path: Path, runner: CliRunner) -> None:
         "warnings",
         "kept",
         "recovered",
+        "skipped_files",
         "articles",
         "chunks",
         "seconds",
+        "stages",
     }
     assert report["added"] == 3 and report["failed"] == []
 

@@ -12,12 +12,16 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from rag import Byline
+from rag.file_stats import is_unchanged, stat_of
+from rag.loaders import load_paths
+from rag.manifest import Manifest
 from rag.testing import HashEmbeddings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +64,10 @@ KILL_POINTS = [
     ("remove-deleted", 1),
     ("removed", 1),
     ("written", 1),
+    ("files-recorded", 1),
     ("lexical", 1),
+    # The first batch holds half of c.jsonl's new articles: no stat for it may be recorded yet.
+    ("committed", 1),
 ]
 
 
@@ -76,6 +83,14 @@ def _records(path: Path, ids: list[str], tag: str) -> None:
     )
 
 
+def _age(docs: Path, seconds_ago: float) -> None:
+    """Date the files back, so that their stats, once recorded, are trusted (a file modified
+    just before it was read is read again anyway): unchanged files are then passed over."""
+    when = time.time() - seconds_ago
+    for path in docs.iterdir():
+        os.utime(path, (when, when))
+
+
 def _articles(index: Path) -> Byline:
     return Byline.open(index, embedder=HashEmbeddings(), embed_model="hash")
 
@@ -87,6 +102,7 @@ def setup_changes(tmp: Path) -> tuple[Path, Path, set[str]]:
     _records(docs / "a.jsonl", [f"r{i}" for i in range(10)], "v1")
     _records(docs / "b.jsonl", ["b0", "b1"], "v1")
     _records(docs / "gone.jsonl", ["g0"], "v1")
+    _age(docs, 3600)
     first = _articles(index)
     assert first.ingest([docs], progress=False).articles == 13
     first.close()
@@ -95,6 +111,8 @@ def setup_changes(tmp: Path) -> tuple[Path, Path, set[str]]:
     (docs / "a.jsonl").write_text(a.replace("Story r1 v1", "Story r1 v2"), encoding="utf-8")
     _records(docs / "c.jsonl", [f"n{i}" for i in range(6)], "v1")
     (docs / "gone.jsonl").unlink()
+    for name in ("a.jsonl", "c.jsonl"):  # b.jsonl is as it was: the ingest passes it over
+        os.utime(docs / name, (time.time() - 1800, time.time() - 1800))
     expected = {f"r{i}" for i in range(6)} | {"b0", "b1"} | {f"n{i}" for i in range(6)}
     return docs, index, expected
 
@@ -118,6 +136,32 @@ class Outcome:
     consistent_after_resume: bool
     lost: set[str]
     stale_text: set[str]
+    extra: set[str] = field(default_factory=set)
+    # Files the next ingest would pass over while the index does not hold what they hold.
+    misrecorded: list[str] = field(default_factory=list)
+
+
+def misrecorded_files(index: Path) -> list[str]:
+    """Files whose recorded stat would let an ingest pass them over although the manifest,
+    the intents or the store do not hold exactly their articles as they are now."""
+    manifest = Manifest(index)
+    entries = manifest.entries()
+    pending = {i.path for i in manifest.pending()}
+    recorded = manifest.files()
+    manifest.close()
+    b = _articles(index)
+    stored = b.store.chunk_ids_by_article()
+    b.close()
+    wrong = []
+    for path, old in recorded.items():
+        now = stat_of(Path(path), path)
+        if now is None or not is_unchanged(old, now):
+            continue  # it would be read
+        holds = {(a.id, a.content_hash) for a in load_paths([path], 1 << 30).articles}
+        listed = {(e.id, e.hash) for e in entries.values() if e.path == path}
+        if holds != listed or path in pending or any(i not in stored for i, _ in listed):
+            wrong.append(Path(path).name)
+    return sorted(wrong)
 
 
 def state(index: Path, expected: set[str]) -> Outcome:
@@ -128,13 +172,16 @@ def state(index: Path, expected: set[str]) -> Outcome:
     texts = b.store.article_texts(sorted(ids))
     stale = {i for i in ("r0", "r1") if "v2" not in texts.get(i, "")}
     b.close()
-    return Outcome(found.lines(), found.ok, (expected - ids) | (expected - stored), stale)
+    return Outcome(
+        found.lines(), found.ok, (expected - ids) | (expected - stored), stale, ids - expected
+    )
 
 
 def run_kill(tmp: Path, phase: str, nth: int, resume: str = "ingest") -> Outcome:
     docs, index, expected = setup_changes(tmp)
     code = kill_at(index, docs, phase, nth)
     assert code == -signal.SIGKILL, f"the ingest should die at {phase} (exit {code})"
+    misrecorded = misrecorded_files(index)
     b = _articles(index)
     after_kill = b.check().lines()
     if resume == "ingest":
@@ -146,6 +193,7 @@ def run_kill(tmp: Path, phase: str, nth: int, resume: str = "ingest") -> Outcome
     b.close()
     outcome = state(index, expected)
     outcome.differences_after_kill = after_kill
+    outcome.misrecorded = misrecorded
     return outcome
 
 
@@ -154,8 +202,43 @@ def test_killed_at_each_phase_the_next_ingest_finishes_the_job(tmp_path, phase, 
     outcome = run_kill(tmp_path, phase, nth)
     assert outcome.consistent_after_resume, "byline check finds nothing after the next run"
     assert not outcome.lost and not outcome.stale_text
+    assert not outcome.extra, "what the files no longer hold is gone"
+    assert not outcome.misrecorded, "no file is recorded as unchanged ahead of its articles"
     if phase in ("deleted", "upserted", "remove-deleted"):
         assert outcome.differences_after_kill, "the kill left a difference that check reports"
+
+
+# A JSONL file whose 10 new articles span three batches of 4, then a file of 3: big.jsonl's
+# stat is due with the third batch (which also holds z0 and z1), z.jsonl's after the last.
+SPANNING_KILLS = [
+    ("committed", 1),
+    ("committed", 2),
+    ("intent", 3),
+    ("upserted", 3),
+    ("committed", 3),
+    ("written", 1),
+    ("files-recorded", 1),
+]
+
+
+@pytest.mark.parametrize(("phase", "nth"), SPANNING_KILLS)
+def test_a_file_spanning_batches_is_recorded_only_once_all_its_articles_are(
+    tmp_path: Path, phase: str, nth: int
+) -> None:
+    docs, index = tmp_path / "docs", tmp_path / "idx"
+    _records(docs / "big.jsonl", [f"b{i}" for i in range(10)], "v1")
+    _records(docs / "z.jsonl", ["z0", "z1", "z2"], "v1")
+    _age(docs, 3600)
+    assert kill_at(index, docs, phase, nth) == -signal.SIGKILL
+    assert misrecorded_files(index) == [], "no file is recorded as unchanged ahead of its articles"
+    b = _articles(index)
+    assert not b.ingest([docs], prune=True, progress=False).failed
+    expected = {f"b{i}" for i in range(10)} | {"z0", "z1", "z2"}
+    assert set(b.manifest.entries()) == expected and b.check().ok
+    assert set(b.store.chunk_ids_by_article()) == expected
+    again = b.ingest([docs], progress=False)
+    assert again.skipped_files == 2 and again.unchanged == 13, "both stats are recorded now"
+    b.close()
 
 
 @pytest.mark.parametrize(("phase", "nth"), [("upserted", 2), ("deleted", 2), ("remove-deleted", 1)])

@@ -135,10 +135,10 @@ def test_a_loader_stage_failure_is_raised_by_ingest_and_nothing_half_written(
         (docs / f"a{i}.md").write_text(f"---\nid: a{i}\n---\nStory {i} about grids.\n")
     prepare = rag.ingest.Ingestor._prepare
 
-    def prepare_then_fail(self, articles):  # noqa: ANN001, ANN202
-        if any(a.id == "a4" for a in articles):
+    def prepare_then_fail(self, batch):  # noqa: ANN001, ANN202
+        if any(a.id == "a4" for a in batch.articles):
             raise RuntimeError("chunking failed on a4")
-        return prepare(self, articles)
+        return prepare(self, batch)
 
     monkeypatch.setattr(rag.ingest.Ingestor, "_prepare", prepare_then_fail)
     b = Byline.open(tmp_path / "idx", embedder=HashEmbeddings(), embed_model="hash")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rag.articles import Article
 from rag.errors import LoaderError
+from rag.file_stats import FileStat, stat_of
 from rag.loaders.feeds import load_feed
 from rag.loaders.html import load_html
 from rag.loaders.records import load_records
@@ -40,7 +41,9 @@ class LoadResult:
 
     ``paths`` lists only files read in full without a single failure: the articles seen from
     them are everything they hold now. A file with any failure is not in it, so nothing that
-    file used to hold is taken to be gone.
+    file used to hold is taken to be gone. ``stats`` holds each such file's size and
+    modification time as they were just before it was read; ``unchanged`` the files passed over
+    unread because those were as recorded.
     """
 
     articles: list[Article] = field(default_factory=list)
@@ -48,6 +51,8 @@ class LoadResult:
     warnings: list[LoaderError] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    stats: dict[str, FileStat] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
 
 
 def iter_files(paths: Iterable[str | Path], result: LoadResult) -> Iterator[Path]:
@@ -86,16 +91,24 @@ def _describe(exc: BaseException) -> str:
 
 
 def iter_articles(
-    paths: Iterable[str | Path], max_bytes: int, result: LoadResult
+    paths: Iterable[str | Path],
+    max_bytes: int,
+    result: LoadResult,
+    unchanged: Callable[[FileStat], bool] | None = None,
 ) -> Iterator[Article]:
     """Yield articles one at a time, recording failures and cleanly read files in ``result``.
 
     Nothing a loader raises escapes: it becomes a failure of that file, and the walk goes on.
-    A duplicate id keeps the first and reports the rest.
+    A duplicate id keeps the first and reports the rest. A file for whose stat ``unchanged``
+    says yes is not opened (see ``rag.file_stats``).
     """
     first_seen: dict[str, str] = {}
     for path in iter_files(paths, result):
         where = str(path.resolve())
+        stat = stat_of(path, where)
+        if unchanged is not None and stat is not None and unchanged(stat):
+            result.unchanged.append(where)
+            continue
         before = len(result.failures)
         try:
             for item in LOADERS[path.suffix.lower()](path, max_bytes):
@@ -125,6 +138,8 @@ def iter_articles(
             result.failures.append(LoaderError(str(path), _describe(exc)))
         if len(result.failures) == before:
             result.paths.append(where)
+            if stat is not None:
+                result.stats[where] = stat
 
 
 def load_paths(paths: Iterable[str | Path], max_bytes: int) -> LoadResult:
