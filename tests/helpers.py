@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +54,17 @@ def open_fake(index: Path, embedder: Any, fake: Any, **overrides: Any) -> Any:
     return Byline.open(
         index, embedder=embedder, embed_model="hash", chat_model=fake, llm="fake:cite", **overrides
     )
+
+
+def write_records(path: Path, ids: list[str], tag: str = "v1") -> Path:
+    """A JSONL file of one short article per id; ``tag`` marks a version of their text."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join(
+            json.dumps({"id": i, "title": f"Title {i}", "text": f"Story {i} {tag} about grids."})
+            + "\n"
+            for i in ids
+        ),
+        encoding="utf-8",
+    )
+    return path

@@ -23,6 +23,7 @@ from rag.file_stats import is_unchanged, stat_of
 from rag.loaders import load_paths
 from rag.manifest import Manifest
 from rag.testing import HashEmbeddings
+from tests.helpers import write_records
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,18 +72,6 @@ KILL_POINTS = [
 ]
 
 
-def _records(path: Path, ids: list[str], tag: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "".join(
-            json.dumps({"id": i, "title": f"Title {i}", "text": f"Story {i} {tag} about grids."})
-            + "\n"
-            for i in ids
-        ),
-        encoding="utf-8",
-    )
-
-
 def _age(docs: Path, seconds_ago: float) -> None:
     """Date the files back, so that their stats, once recorded, are trusted (a file modified
     just before it was read is read again anyway): unchanged files are then passed over."""
@@ -99,17 +88,17 @@ def setup_changes(tmp: Path) -> tuple[Path, Path, set[str]]:
     """An index of 13 articles, then files changed so that an ingest adds 6, updates 2 and
     removes 5 (4 records dropped from a file, one file deleted). Returns the expected ids."""
     docs, index = tmp / "docs", tmp / "idx"
-    _records(docs / "a.jsonl", [f"r{i}" for i in range(10)], "v1")
-    _records(docs / "b.jsonl", ["b0", "b1"], "v1")
-    _records(docs / "gone.jsonl", ["g0"], "v1")
+    write_records(docs / "a.jsonl", [f"r{i}" for i in range(10)], "v1")
+    write_records(docs / "b.jsonl", ["b0", "b1"], "v1")
+    write_records(docs / "gone.jsonl", ["g0"], "v1")
     _age(docs, 3600)
     first = _articles(index)
     assert first.ingest([docs], progress=False).articles == 13
     first.close()
-    _records(docs / "a.jsonl", [f"r{i}" for i in range(6)], "v1")
+    write_records(docs / "a.jsonl", [f"r{i}" for i in range(6)], "v1")
     a = (docs / "a.jsonl").read_text().replace("Story r0 v1", "Story r0 v2")
     (docs / "a.jsonl").write_text(a.replace("Story r1 v1", "Story r1 v2"), encoding="utf-8")
-    _records(docs / "c.jsonl", [f"n{i}" for i in range(6)], "v1")
+    write_records(docs / "c.jsonl", [f"n{i}" for i in range(6)], "v1")
     (docs / "gone.jsonl").unlink()
     for name in ("a.jsonl", "c.jsonl"):  # b.jsonl is as it was: the ingest passes it over
         os.utime(docs / name, (time.time() - 1800, time.time() - 1800))
@@ -226,8 +215,8 @@ def test_a_file_spanning_batches_is_recorded_only_once_all_its_articles_are(
     tmp_path: Path, phase: str, nth: int
 ) -> None:
     docs, index = tmp_path / "docs", tmp_path / "idx"
-    _records(docs / "big.jsonl", [f"b{i}" for i in range(10)], "v1")
-    _records(docs / "z.jsonl", ["z0", "z1", "z2"], "v1")
+    write_records(docs / "big.jsonl", [f"b{i}" for i in range(10)], "v1")
+    write_records(docs / "z.jsonl", ["z0", "z1", "z2"], "v1")
     _age(docs, 3600)
     assert kill_at(index, docs, phase, nth) == -signal.SIGKILL
     assert misrecorded_files(index) == [], "no file is recorded as unchanged ahead of its articles"
@@ -245,7 +234,7 @@ def test_a_file_spanning_batches_is_recorded_only_once_all_its_articles_are(
 def test_an_ingest_of_other_files_still_finishes_the_killed_one(tmp_path, phase, nth) -> None:
     docs, index, expected = setup_changes(tmp_path)
     assert kill_at(index, docs, phase, nth) == -signal.SIGKILL
-    _records(tmp_path / "other" / "o.jsonl", ["o1"], "v1")
+    write_records(tmp_path / "other" / "o.jsonl", ["o1"], "v1")
     b = _articles(index)
     report = b.ingest([tmp_path / "other"], progress=False)
     assert report.recovered >= 1 and b.check().ok
@@ -406,7 +395,7 @@ class InputOutcome:
 def run_bad_input(tmp: Path, name: str) -> InputOutcome:
     """Index good files, apply one bad input, ingest again; count what the index lost."""
     docs, index = tmp / "docs", tmp / "idx"
-    _records(docs / "feed.jsonl", [f"f{i}" for i in range(5)], "v1")
+    write_records(docs / "feed.jsonl", [f"f{i}" for i in range(5)], "v1")
     (docs / "note.md").write_text("---\nid: note\ntitle: Note\n---\nA note.\n")
     b = Byline.open(index, embedder=HashEmbeddings(), embed_model="hash", max_file_mb=1)
     assert b.ingest([docs], progress=False).articles == 6

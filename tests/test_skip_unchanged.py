@@ -18,22 +18,9 @@ from rag import Byline
 from rag.file_stats import RACY_NS, FileStat, is_unchanged
 from rag.manifest import Manifest
 from rag.testing import HashEmbeddings
-from tests.helpers import write_articles
+from tests.helpers import write_articles, write_records
 
 AN_HOUR_AGO = time.time() - 3600
-
-
-def _records(path: Path, ids: list[str], tag: str = "v1") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "".join(
-            json.dumps({"id": i, "title": f"Title {i}", "text": f"Story {i} {tag} about grids."})
-            + "\n"
-            for i in ids
-        ),
-        encoding="utf-8",
-    )
-    return path
 
 
 def _age(path: Path, when: float = AN_HOUR_AGO) -> None:
@@ -59,7 +46,7 @@ def opened(monkeypatch) -> Counter:
 
 def _corpus(tmp: Path) -> Path:
     docs = write_articles(tmp / "docs")
-    _records(docs / "feed.jsonl", [f"r{i}" for i in range(5)])
+    write_records(docs / "feed.jsonl", [f"r{i}" for i in range(5)])
     _age(docs)
     return docs
 
@@ -192,7 +179,7 @@ def test_a_file_that_dropped_an_article_is_read_then_passed_over(
     docs = _corpus(tmp_path)
     b = _open(tmp_path)
     b.ingest([docs], progress=False)
-    _records(docs / "feed.jsonl", ["r0", "r1", "r2"])
+    write_records(docs / "feed.jsonl", ["r0", "r1", "r2"])
     _age(docs / "feed.jsonl", AN_HOUR_AGO + 5)
     report = b.ingest([docs], progress=False)
     assert report.removed == 2 and not {"r3", "r4"} & set(b.manifest.entries())
@@ -202,7 +189,7 @@ def test_a_file_that_dropped_an_article_is_read_then_passed_over(
 
 def test_a_file_written_just_now_is_read_again_next_time(tmp_path: Path, opened: Counter) -> None:
     docs = _corpus(tmp_path)
-    _records(docs / "fresh.jsonl", ["f0", "f1"])  # modified now: within the racy window
+    write_records(docs / "fresh.jsonl", ["f0", "f1"])  # modified now: within the racy window
     b = _open(tmp_path)
     b.ingest([docs], progress=False)
     opened.clear()
@@ -224,7 +211,7 @@ def test_a_file_with_an_id_conflict_is_read_every_time(tmp_path: Path, opened: C
     docs = _corpus(tmp_path)
     b = _open(tmp_path)
     b.ingest([docs], progress=False)
-    _records(tmp_path / "other" / "copy.jsonl", ["r1"], tag="v2")
+    write_records(tmp_path / "other" / "copy.jsonl", ["r1"], tag="v2")
     _age(tmp_path / "other")
     for _ in range(2):
         opened.clear()
@@ -240,7 +227,7 @@ def test_an_article_replaced_from_another_file_makes_its_old_file_read_again(
     b = _open(tmp_path)
     b.ingest([docs], progress=False)
     other = tmp_path / "other"
-    _records(other / "copy.jsonl", ["r1"], tag="v2")
+    write_records(other / "copy.jsonl", ["r1"], tag="v2")
     _age(other)
     assert b.ingest([other], replace=True, progress=False).updated == 1
     assert b.manifest.entries()["r1"].path.endswith("copy.jsonl")
