@@ -57,6 +57,14 @@ def _open(tmp: Path, embedder: HashEmbeddings | None = None, **overrides) -> Byl
     )
 
 
+def _indexed(tmp: Path) -> tuple[Path, Byline, HashEmbeddings]:
+    """The corpus, indexed once: its folder, the open index and the embedder it used."""
+    docs, embedder = _corpus(tmp), HashEmbeddings()
+    b = _open(tmp, embedder)
+    b.ingest([docs], progress=False)
+    return docs, b, embedder
+
+
 def test_unchanged_files_are_not_opened_and_their_articles_count_as_unchanged(
     tmp_path: Path, opened: Counter
 ) -> None:
@@ -87,10 +95,7 @@ def test_unchanged_files_are_not_opened_and_their_articles_count_as_unchanged(
 def test_a_touched_file_is_read_again_but_nothing_is_embedded(
     tmp_path: Path, opened: Counter
 ) -> None:
-    docs = _corpus(tmp_path)
-    embedder = HashEmbeddings()
-    b = _open(tmp_path, embedder)
-    b.ingest([docs], progress=False)
+    docs, b, embedder = _indexed(tmp_path)
     embedded = embedder.texts_embedded
     opened.clear()
     _age(docs / "feed.jsonl", AN_HOUR_AGO + 60)  # touched: same bytes, another time
@@ -108,9 +113,7 @@ def test_a_touched_file_is_read_again_but_nothing_is_embedded(
 def test_a_file_of_the_same_size_with_another_time_is_read_and_its_change_indexed(
     tmp_path: Path, opened: Counter
 ) -> None:
-    docs = _corpus(tmp_path)
-    b = _open(tmp_path)
-    b.ingest([docs], progress=False)
+    docs, b, _ = _indexed(tmp_path)
     feed = docs / "feed.jsonl"
     size = feed.stat().st_size
     feed.write_text(feed.read_text().replace("Story r2 v1", "Story r2 v9"), encoding="utf-8")
@@ -126,9 +129,7 @@ def test_a_file_of_the_same_size_with_another_time_is_read_and_its_change_indexe
 def test_a_change_that_keeps_size_and_time_is_found_by_rehash(
     tmp_path: Path, opened: Counter
 ) -> None:
-    docs = _corpus(tmp_path)
-    b = _open(tmp_path)
-    b.ingest([docs], progress=False)
+    docs, b, _ = _indexed(tmp_path)
     feed = docs / "feed.jsonl"
     feed.write_text(feed.read_text().replace("Story r2 v1", "Story r2 v9"), encoding="utf-8")
     _age(feed)  # the time it had: nothing a stat sees has changed
@@ -160,9 +161,7 @@ def test_rehash_from_the_command_line(tmp_path: Path, opened: Counter, monkeypat
 
 
 def test_prune_keeps_the_articles_of_files_passed_over(tmp_path: Path, opened: Counter) -> None:
-    docs = _corpus(tmp_path)
-    b = _open(tmp_path)
-    b.ingest([docs], progress=False)
+    docs, b, _ = _indexed(tmp_path)
     (docs / "stargate.md").unlink()
     opened.clear()
 
@@ -176,9 +175,7 @@ def test_prune_keeps_the_articles_of_files_passed_over(tmp_path: Path, opened: C
 def test_a_file_that_dropped_an_article_is_read_then_passed_over(
     tmp_path: Path, opened: Counter
 ) -> None:
-    docs = _corpus(tmp_path)
-    b = _open(tmp_path)
-    b.ingest([docs], progress=False)
+    docs, b, _ = _indexed(tmp_path)
     write_records(docs / "feed.jsonl", ["r0", "r1", "r2"])
     _age(docs / "feed.jsonl", AN_HOUR_AGO + 5)
     report = b.ingest([docs], progress=False)
@@ -208,9 +205,7 @@ def test_the_racy_rule() -> None:
 
 
 def test_a_file_with_an_id_conflict_is_read_every_time(tmp_path: Path, opened: Counter) -> None:
-    docs = _corpus(tmp_path)
-    b = _open(tmp_path)
-    b.ingest([docs], progress=False)
+    docs, b, _ = _indexed(tmp_path)
     write_records(tmp_path / "other" / "copy.jsonl", ["r1"], tag="v2")
     _age(tmp_path / "other")
     for _ in range(2):
@@ -223,9 +218,7 @@ def test_a_file_with_an_id_conflict_is_read_every_time(tmp_path: Path, opened: C
 def test_an_article_replaced_from_another_file_makes_its_old_file_read_again(
     tmp_path: Path, opened: Counter
 ) -> None:
-    docs = _corpus(tmp_path)
-    b = _open(tmp_path)
-    b.ingest([docs], progress=False)
+    docs, b, _ = _indexed(tmp_path)
     other = tmp_path / "other"
     write_records(other / "copy.jsonl", ["r1"], tag="v2")
     _age(other)
@@ -258,10 +251,7 @@ def _to_version_zero(index: Path) -> None:
 def test_a_manifest_from_before_file_stats_is_migrated_and_each_file_read_once(
     tmp_path: Path, opened: Counter
 ) -> None:
-    docs = _corpus(tmp_path)
-    embedder = HashEmbeddings()
-    b = _open(tmp_path, embedder)
-    b.ingest([docs], progress=False)
+    docs, b, embedder = _indexed(tmp_path)
     b.close()
     _to_version_zero(tmp_path / "idx")
     embedded = embedder.texts_embedded
@@ -313,9 +303,7 @@ def test_a_file_holding_a_copy_of_an_indexed_article_takes_it_over_when_the_firs
 
 
 def test_a_repair_reads_the_files_of_what_it_cleared_even_if_unchanged(tmp_path: Path) -> None:
-    docs = _corpus(tmp_path)
-    b = _open(tmp_path)
-    b.ingest([docs], progress=False)
+    docs, b, _ = _indexed(tmp_path)
     b.store.delete_articles(["r1"])  # the manifest lists r1; the store lost its chunks
     assert not b.check().ok
     assert b.check(repair=True).ok
@@ -325,9 +313,7 @@ def test_a_repair_reads_the_files_of_what_it_cleared_even_if_unchanged(tmp_path:
 def test_an_article_cleared_from_the_manifest_makes_its_file_read_again(
     tmp_path: Path, opened: Counter
 ) -> None:
-    docs = _corpus(tmp_path)
-    b = _open(tmp_path)
-    b.ingest([docs], progress=False)
+    docs, b, _ = _indexed(tmp_path)
     b.manifest.remove(["r1"])  # what a repair or a recovery does before reading r1's file
     opened.clear()
     report = b.ingest([docs], progress=False)
