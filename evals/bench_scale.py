@@ -1,7 +1,7 @@
 """Scale benchmark: ingest, incremental changes and hybrid retrieval as the archive grows.
 
 ``python -m evals.bench_scale [--sizes 10000,100000] [--stores embedded,server] [--queries 50]
-[--budget-minutes M] [--out DIR]``
+[--embedder hash|default] [--corpus synthetic|realtimeqa] [--budget-minutes M] [--out DIR]``
 
 For each size, a synthetic news-like corpus (outlets, dates over three years, a Zipf-shaped
 vocabulary with names and figures, about 4 chunks an article) is written as JSONL files and
@@ -17,7 +17,11 @@ that process's peak RSS; plus the index's size on disk and the server's peak RSS
 measured on what it had indexed. With ``--workdir`` the corpus and the index of each size
 are kept there, and a later run with the same folder reuses the corpus and carries on from
 the index (an ingest skips what the index holds, so a first ingest that was killed resumes;
-one that was complete is then a re-read). Prints a table and writes JSON and, beside it, a plot of
+one that was complete is then a re-read). ``--embedder default`` embeds with Byline's default
+embedding settings (the int8 MiniLM export) instead of the hash embedder. ``--corpus
+realtimeqa`` ingests the RealTime QA articles where they lie in the shared data folder (one
+size: the corpus as it is), adds and removes 10 synthetic articles in its stead, and times
+the RealTime QA dev questions. Prints a table and writes JSON and, beside it, a plot of
 ingest seconds per 1,000 chunks against the index's size. Not a test: nothing is asserted.
 """
 
@@ -40,6 +44,7 @@ from typing import Any
 
 from evals.bench_ingest import peak_rss_mb, print_table, write_json
 from evals.chroma_server import ChromaServer, chroma_server, vm_hwm_mb
+from evals.datasets import SUITES, load_items
 from evals.results import DEFAULT_OUT, git_commit
 from evals.scale_plot import plot_ingest
 
@@ -50,6 +55,24 @@ OUTLETS = [
 ]
 CHUNKS_PER_ARTICLE = 5  # about: bodies of ~3,800 characters with 800-character chunks
 FILE_ARTICLES = 1000
+EMBEDDERS = ("hash", "default")
+CORPORA = ("synthetic", "realtimeqa")
+
+
+def embed_overrides(embedder: str) -> dict[str, str]:
+    """Settings for ``embedder``: the hash test embedder, or none (Byline's defaults)."""
+    return {"embed_model": "hash"} if embedder == "hash" else {}
+
+
+def realtimeqa_files(shared_data: Path | None = None) -> list[Path]:
+    """The RealTime QA article files, read where they lie (never copied)."""
+    return SUITES["realtimeqa"].corpus_paths(shared_data)
+
+
+def realtimeqa_queries(count: int, shared_data: Path | None = None) -> list[str]:
+    """``count`` RealTime QA dev questions, repeated in turn when more are asked for."""
+    questions = [i.question for i in load_items(SUITES["realtimeqa"].dataset_path(shared_data))]
+    return [questions[n % len(questions)] for n in range(count)]
 
 
 class CorpusMaker:
@@ -172,49 +195,55 @@ def keep_first(corpus: Path, articles: int) -> None:
 
 
 def bench_size(
-    chunks: int,
+    chunks: int | None,
     workdir: Path,
     queries: int,
     server: ChromaServer | None = None,
     budget: float | None = None,
     kept: bool = False,
+    embedder: str = "hash",
+    real: list[Path] | None = None,
 ) -> dict[str, Any]:
     """Every measurement for one corpus size, on the embedded store or on ``server``. With
     ``budget`` (seconds), the first ingest stops after it and the rest is measured on what
-    was indexed by then. A ``kept`` workdir's index is left holding the corpus alone."""
+    was indexed by then. A ``kept`` workdir's index is left holding the corpus alone. With
+    ``real`` (article files), those are the corpus instead of a synthetic one of ``chunks``."""
     from rag.app import Byline
 
     maker = CorpusMaker()
     corpus = workdir / "corpus"
     make_seconds = 0.0
-    if not corpus.is_dir() or not any(corpus.iterdir()):  # else a kept corpus, reused
-        _, make_seconds = _timed(lambda: maker.write(corpus, max(1, chunks // CHUNKS_PER_ARTICLE)))
+    if real is None and (not corpus.is_dir() or not any(corpus.iterdir())):  # else reused
+        _, make_seconds = _timed(
+            lambda: maker.write(corpus, max(1, (chunks or 0) // CHUNKS_PER_ARTICLE))
+        )
+    sources: list[Path] = real if real is not None else [corpus]
     index = workdir / "index"
     where = {"chroma_url": server.url, "collection": "scale"} if server else {}
-    byline = Byline.open(index, embed_model="hash", **where)
+    byline = Byline.open(index, **embed_overrides(embedder), **where)
     resumed_chunks = byline.manifest.counts()[1]
     progress = Progress(byline, budget)
     progress.samples = [(resumed_chunks, 0.0)]
     t0 = time.perf_counter()
     first_stages: dict[str, float] = {}
     try:
-        first_stages = byline.ingest([corpus], progress=False, on_progress=progress).to_dict()[
+        first_stages = byline.ingest(sources, progress=False, on_progress=progress).to_dict()[
             "stages"
         ]
         stopped = False
     except OutOfTime:
         stopped = True
-        keep_first(corpus, progress.articles)
+        keep_first(corpus, progress.articles)  # never reached with ``real``: main refuses it
     first_s = time.perf_counter() - t0
     first_articles, first_chunks = byline.manifest.counts()
     progress.samples.append((first_chunks, first_s))
-    again, again_s = _timed(lambda: byline.ingest([corpus], progress=False))
+    again, again_s = _timed(lambda: byline.ingest(sources, progress=False))
     extra = workdir / "extra"
     maker.write(extra, 10, prefix="extra")
-    added, add_s = _timed(lambda: byline.ingest([corpus, extra], progress=False))
+    added, add_s = _timed(lambda: byline.ingest([*sources, extra], progress=False))
     for f in extra.iterdir():
         f.unlink()
-    removed, remove_s = _timed(lambda: byline.ingest([corpus, extra], prune=True, progress=False))
+    removed, remove_s = _timed(lambda: byline.ingest([*sources, extra], prune=True, progress=False))
     # A name of its own each run, so a kept index never holds these articles already.
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     newer = workdir / f"newer-{stamp}"
@@ -225,11 +254,13 @@ def bench_size(
         for f in newer.iterdir():
             f.unlink()
         newer.rmdir()
-        byline.ingest([corpus], prune=True, progress=False)
+        byline.ingest(sources, prune=True, progress=False)
     segments = len(json.loads((index / "lexical.json").read_text())["segments"])
+    embed_model = byline.manifest.get_meta("embed_model")
     byline.close()
     lexical = lexical_only(index, maker)
-    serving = serve_in_subprocess(index, maker.queries(queries), server)
+    asked = realtimeqa_queries(queries) if real is not None else maker.queries(queries)
+    serving = serve_in_subprocess(index, asked, server, embedder)
     disk = {
         "chroma": round(disk_mb(server.data if server else index / "chroma"), 1),
         "lexical": round(disk_mb(index / "lexical"), 1),
@@ -237,6 +268,9 @@ def bench_size(
     disk["total"] = round(disk_mb(index) + (disk["chroma"] if server else 0.0), 1)
     return {
         "store": "server" if server else "embedded",
+        "corpus": "synthetic" if real is None else "realtimeqa",
+        "embedder": embedder,
+        "embed_model": embed_model,
         "target_chunks": chunks,
         "stopped_by_budget": stopped,
         "articles": first_articles,
@@ -272,10 +306,11 @@ def bench_size(
 
 
 def serve_in_subprocess(
-    index: Path, queries: list[str], server: ChromaServer | None = None
+    index: Path, queries: list[str], server: ChromaServer | None = None, embedder: str = "hash"
 ) -> dict[str, Any]:
     """Open the index in a fresh process (a server's view) and time searches there."""
     command = [sys.executable, "-m", "evals.bench_scale", "--serve", str(index)]
+    command += ["--embedder", embedder]
     if server:
         command += ["--url", server.url]
     proc = subprocess.run(command, input=json.dumps(queries), capture_output=True, text=True)
@@ -284,12 +319,15 @@ def serve_in_subprocess(
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def serve(index: Path, queries: list[str], url: str | None = None) -> dict[str, Any]:
-    """Latencies (ms) of hybrid search, the news retriever and the lexical side alone."""
+def serve(
+    index: Path, queries: list[str], url: str | None = None, embedder: str = "hash"
+) -> dict[str, Any]:
+    """Latencies (ms) of hybrid search, the news retriever and the lexical side alone (the
+    first query, timed apart, also loads the embedding model)."""
     from rag.app import Byline
 
     where = {"chroma_url": url, "collection": "scale"} if url else {}
-    byline = Byline.open(index, embed_model="hash", **where)
+    byline = Byline.open(index, **embed_overrides(embedder), **where)
     _, open_s = _timed(lambda: (byline.search(queries[0], k=10), byline.retriever()))
     retriever = byline.retriever()
     timings: dict[str, list[float]] = {"search": [], "retriever": [], "lexical": []}
@@ -381,28 +419,40 @@ def rows_of(results: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def run_one(
-    size: int, store: str, queries: int, budget: float | None, keep: Path | None = None
+    size: int | None,
+    store: str,
+    queries: int,
+    budget: float | None,
+    keep: Path | None = None,
+    embedder: str = "hash",
+    real: list[Path] | None = None,
 ) -> dict[str, Any]:
-    """One size on one store, in a temporary folder or in ``keep / f"{store}-{size}"`` (a
-    fresh server for the server store, its data kept there too)."""
+    """One size (or the ``real`` corpus) on one store, in a temporary folder or in
+    ``keep / f"{store}-{size}"`` (a fresh server for the server store, its data kept there
+    too)."""
+    options = {"embedder": embedder, "real": real}
     if keep is not None:
-        work = keep / f"{store}-{size}"
+        work = keep / f"{store}-{size if real is None else 'realtimeqa'}"
         work.mkdir(parents=True, exist_ok=True)
         if store == "server":
             with chroma_server(work / "server-data") as server:
-                return bench_size(size, work, queries, server, budget, kept=True)
-        return bench_size(size, work, queries, None, budget, kept=True)
+                return bench_size(size, work, queries, server, budget, kept=True, **options)
+        return bench_size(size, work, queries, None, budget, kept=True, **options)
     with tempfile.TemporaryDirectory(prefix="byline-scale-") as tmp:
         work = Path(tmp)
         if store == "server":
             with chroma_server(work / "server-data") as server:
-                return bench_size(size, work, queries, server, budget)
-        return bench_size(size, work, queries, None, budget)
+                return bench_size(size, work, queries, server, budget, **options)
+        return bench_size(size, work, queries, None, budget, **options)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evals.bench_scale", description=__doc__)
-    p.add_argument("--sizes", default="10000,100000", help="Corpus sizes in chunks.")
+    p.add_argument(
+        "--sizes",
+        default="10000,100000",
+        help="Synthetic corpus sizes in chunks (ignored with --corpus realtimeqa).",
+    )
     p.add_argument(
         "--stores",
         default="embedded,server",
@@ -410,6 +460,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "loopback).",
     )
     p.add_argument("--queries", type=int, default=50, help="Timed queries per size.")
+    p.add_argument(
+        "--embedder",
+        choices=EMBEDDERS,
+        default="hash",
+        help="hash: the hash test embedder (everything but the model measured); default: "
+        "Byline's default embedding settings (the int8 MiniLM export).",
+    )
+    p.add_argument(
+        "--corpus",
+        choices=CORPORA,
+        default="synthetic",
+        help="synthetic: a generated corpus of each size; realtimeqa: the RealTime QA "
+        "articles in the shared data folder, as they are (adding and removing 10 synthetic "
+        "articles).",
+    )
     p.add_argument(
         "--budget-minutes",
         type=float,
@@ -428,21 +493,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--url", help=argparse.SUPPRESS)  # ... and its Chroma server
     args = p.parse_args(list(argv) if argv is not None else None)
     if args.serve is not None:
-        print(json.dumps(serve(args.serve, json.loads(sys.stdin.read()), args.url)))
+        queries = json.loads(sys.stdin.read())
+        print(json.dumps(serve(args.serve, queries, args.url, args.embedder)))
         return 0
     stores = [s for s in args.stores.split(",") if s]
     unknown = sorted(set(stores) - {"embedded", "server"})
     if unknown:
         p.error(f"unknown store(s) {', '.join(unknown)}: use embedded and/or server")
     budget = args.budget_minutes * 60 if args.budget_minutes else None
+    real: list[Path] | None = None
+    sizes: list[int | None] = [int(s) for s in args.sizes.split(",") if s]
+    if args.corpus == "realtimeqa":
+        if budget is not None:
+            # A stopped ingest cuts the corpus files to what it held; these are not ours.
+            p.error("--budget-minutes applies to the synthetic corpus only")
+        real = realtimeqa_files()
+        missing = [str(f) for f in real if not f.is_file()]
+        if missing:
+            p.error(f"no RealTime QA articles at {', '.join(missing)}")
+        sizes = [None]
     results = []
-    for size in [int(s) for s in args.sizes.split(",") if s]:
+    for size in sizes:
         for store in stores:
-            result = run_one(size, store, args.queries, budget, args.workdir)
+            result = run_one(size, store, args.queries, budget, args.workdir, args.embedder, real)
             print(json.dumps(result), file=sys.stderr, flush=True)
             results.append(result)
-    doc = {"kind": "bench-scale", "git_commit": git_commit(), "embedder": "hash", "sizes": results}
-    print_table("Scale benchmark (synthetic news, hash embedder)", rows_of(results))
+    doc = {
+        "kind": "bench-scale",
+        "git_commit": git_commit(),
+        "embedder": args.embedder,
+        "embed_model": results[0]["embed_model"] if results else None,
+        "corpus": args.corpus,
+        "sizes": results,
+    }
+    corpus = "synthetic news" if real is None else "RealTime QA"
+    embedder = "hash embedder" if args.embedder == "hash" else "default embedder"
+    print_table(f"Scale benchmark ({corpus}, {embedder})", rows_of(results))
     path = write_json(doc, args.out, "bench-scale")
     print(f"wrote {path} and {plot_ingest(results, path.with_suffix('.png'))}")
     return 0

@@ -79,3 +79,49 @@ def test_a_kept_workdir_is_reused_and_its_index_carried_on(tmp_path: Path) -> No
     assert second["corpus_write_seconds"] == 0 and second["seconds_per_1000_chunks"] is None
     assert [p.stat().st_mtime_ns for p in corpus] == stamps, "the corpus is not rewritten"
     _measured_each_step(second)
+
+
+def test_the_embedder_and_the_corpus_are_recorded(tmp_path: Path) -> None:
+    size = _one_size(tmp_path / "out", "--stores", "embedded", "--embedder", "hash")
+    (path,) = (tmp_path / "out").glob("bench-scale-*.json")
+    doc = json.loads(path.read_text())
+    assert (doc["embedder"], doc["embed_model"], doc["corpus"]) == ("hash", "hash", "synthetic")
+    assert (size["embedder"], size["embed_model"], size["corpus"]) == ("hash", "hash", "synthetic")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--embedder", "minilm"],
+        ["--corpus", "multihop"],
+        ["--corpus", "realtimeqa", "--budget-minutes", "1"],  # it would cut files not ours
+    ],
+)
+def test_unknown_or_unsafe_options_are_refused(tmp_path: Path, args: list[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        bench_scale.main(["--out", str(tmp_path), *args])
+    assert exited.value.code == 2 and not list(tmp_path.iterdir())
+
+
+def test_the_default_embedder_leaves_byline_its_own_settings() -> None:
+    assert bench_scale.embed_overrides("hash") == {"embed_model": "hash"}
+    assert bench_scale.embed_overrides("default") == {}
+
+
+def test_the_realtimeqa_corpus_is_ingested_where_it_lies(tmp_path: Path, monkeypatch) -> None:
+    files = bench_scale.realtimeqa_files()
+    if not all(f.is_file() for f in files):
+        pytest.skip("no RealTime QA articles in the shared data folder")
+    gold = [f for f in files if f.name == "articles_gold.jsonl"]
+    monkeypatch.setattr(bench_scale, "realtimeqa_files", lambda: gold)  # the smaller file alone
+    out = tmp_path / "out"
+    argv = ["--corpus", "realtimeqa", "--sizes", "60", "--queries", "3", "--out", str(out)]
+    assert bench_scale.main([*argv, "--stores", "embedded"]) == 0
+    (path,) = out.glob("bench-scale-*.json")
+    doc = json.loads(path.read_text())
+    (size,) = doc["sizes"]
+    assert (doc["corpus"], size["corpus"], size["embedder"]) == ("realtimeqa", "realtimeqa", "hash")
+    articles = len(gold[0].read_text(encoding="utf-8").splitlines())
+    assert size["target_chunks"] is None and size["articles"] == articles
+    assert size["unchanged"] == articles and (size["added"], size["removed"]) == (10, 10)
+    assert size["serving"]["queries"] == 3
