@@ -152,10 +152,14 @@ class NamesWhatWasAsked:
 class HideUnbacked:
     """A citation whose passage does not back its sentence (support under ``threshold``) is
     removed from that sentence; a source no sentence is left citing is no longer a citation
-    (it is listed as read, never shown as support). A sentence that states nothing of its
-    own ("Yes.") is backed by what backs the question or, for a question in clauses, by a
-    source backing one of them at ``clause_threshold``; a source cited for a clause of the
-    question keeps its citation. When no sentence is left backed, the answer abstains."""
+    (it is listed as read, never shown as support); one that another passage of the same
+    article backs moves to that passage. A verdict on a yes/no question, a sentence that
+    states nothing of its own ("Yes.") or only says the question back, is backed by what backs
+    the question: a source backing it, or one of its clauses at ``clause_threshold``, or every
+    source the answer cites read together (a verdict citing one article also cites the one
+    that completes it); a source cited for a clause of the question keeps its citation. A
+    sentence joining several articles is backed by them read together. When no sentence is
+    left backed, the answer abstains (docs/decisions/0033-verdicts-and-bylines.md)."""
 
     threshold: float
     clause_threshold: float = 0.35  # a source backing a clause of the question this well
