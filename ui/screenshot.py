@@ -77,8 +77,14 @@ def main(argv: list[str] | None = None) -> int:
             box.wait_for(timeout=60_000)
             box.fill(args.question)
             box.press("Enter")
-            tab.wait_for_selector(
-                "#byline-sources .src-card, #byline-chat .byline-error",
+            # the sources panel lists what is read while the model writes ("Reading 4
+            # passages"); the picture is of the answer, once the panel shows its sources
+            tab.wait_for_function(
+                """() => {
+                    if (document.querySelector('#byline-chat .byline-error')) return true;
+                    const head = document.querySelector('#byline-sources h3');
+                    return head !== null && !head.innerText.startsWith('Reading');
+                }""",
                 timeout=args.timeout * 1000,
             )
             tab.wait_for_timeout(800)  # let the last render settle
