@@ -21,17 +21,15 @@ from typing import Any
 
 from evals.datasets import EvalItem, load_items
 from evals.scoring import score_answer
+from rag.retrieval.filters import Filters
 
 
-def rechecked(byline: Any, item: EvalItem, rec: dict[str, Any]) -> dict[str, Any] | None:
+def rechecked(chain: Any, item: EvalItem, rec: dict[str, Any]) -> dict[str, Any] | None:
     """The record's answer made again from its draft, or None when it cannot be (above)."""
     if rec.get("error") or not rec.get("draft") or item.history:
         return None
     if rec.get("focused") or rec.get("overruled"):
         return None
-    from rag.retrieval.filters import Filters
-
-    chain = byline.chain()
     prep = chain.prepare(item.question, None, item.as_of, Filters(), None)
     if prep.abstain_reason:  # a guard now abstains before the model would have been asked
         out = {"abstained": True, "response": "", "abstain_reason": prep.abstain_reason}
@@ -46,14 +44,12 @@ def rechecked(byline: Any, item: EvalItem, rec: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def reaches_model(byline: Any, item: EvalItem, rec: dict[str, Any]) -> bool:
+def reaches_model(chain: Any, item: EvalItem, rec: dict[str, Any]) -> bool:
     """Whether a question a guard abstained on before the model (no draft) would now be put
     to the model: its answer needs a new run."""
     if rec.get("error") or rec.get("draft") or item.history or not rec.get("abstained"):
         return False
-    from rag.retrieval.filters import Filters
-
-    prep = byline.chain().prepare(item.question, None, item.as_of, Filters(), None)
+    prep = chain.prepare(item.question, None, item.as_of, Filters(), None)
     return prep.abstain_reason is None
 
 
@@ -117,17 +113,17 @@ def main(argv: list[str] | None = None) -> int:
     items = {i.id: i for i in load_items(result["dataset"]["path"], result["dataset"]["format"])}
     records = [json.loads(line) for line in records_path.open(encoding="utf-8") if line.strip()]
     wanted = set(args.ids.split(",")) if args.ids else None
-    byline = Byline.open(index)
+    chain = Byline.open(index).chain()  # one chain (retriever, lexical index) for every question
     new: dict[str, dict[str, Any]] = {}
     to_the_model: list[str] = []
     for k, rec in enumerate(records, 1):
         item = items.get(rec["id"])
         if item is None or (wanted and rec["id"] not in wanted):
             continue
-        out = rechecked(byline, item, rec)
+        out = rechecked(chain, item, rec)
         if out is not None:
             new[rec["id"]] = out
-        elif reaches_model(byline, item, rec):
+        elif reaches_model(chain, item, rec):
             to_the_model.append(rec["id"])
         if k % 25 == 0:
             print(f"rechecked {k}/{len(records)}", file=sys.stderr)

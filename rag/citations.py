@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -20,7 +19,7 @@ from rag.asked import names_all
 from rag.config import Settings
 from rag.instructions import as_data, echoing
 from rag.lexical import tokenize_query
-from rag.retrieval.context import Source
+from rag.retrieval.context import Source, report_day
 from rag.sentences import sentence_spans
 
 _MARKER = re.compile(r"\s*\[(?:(?:sources?|src)\s*)?(\d+(?:\s*(?:,|;|and|&)\s*\d+)*)\]", re.I)
@@ -184,9 +183,7 @@ def _byline_words(source: Source) -> set[str]:
     ("TechCrunch reported on October 31, 2023 that…" is backed by TechCrunch's article of that
     day as much as by its text)."""
     words = set(tokenize_query(as_data(source.hit.source or "")))
-    try:
-        day = date.fromisoformat((source.hit.published_at or "")[:10])
-    except ValueError:
+    if (day := report_day(source)) is None:
         return words
     return words | set(tokenize_query(f"{day:%B %b} {day.day} {day.year} {day.isoformat()}"))
 

@@ -563,21 +563,22 @@ def test_recheck_runs_a_recorded_draft_through_the_current_checks(byline, corpus
     byline.ingest([corpus], progress=False)
     items = read_byline(dataset)
     records = run_suite(items[:1], byline, progress=False).records
+    chain = byline.chain()
     first = records[0]
-    again = rechecked(byline, items[0], first)
+    again = rechecked(chain, items[0], first)
     assert again is not None and again["abstained"] == first["abstained"]
     assert again["correct"] == first["correct"]
     shown = {**first, "draft": "Oracle designs its own chips in Austin [1].", "correct": True}
     shown["abstained"] = False
-    out = rechecked(byline, items[0], shown)
+    out = rechecked(chain, items[0], shown)
     assert out is not None and out["abstained"] and not out["correct"]
     report = compare([shown], {"t1": out})
     assert report["before"]["correct"] == 1 and report["after"]["correct"] == 0
     assert [c["id"] for c in report["changed"]] == ["t1"]
-    assert rechecked(byline, items[0], {**first, "focused": True}) is None
+    assert rechecked(chain, items[0], {**first, "focused": True}) is None
     follow_up = EvalItem(id="f", question="And then?", history=[{"role": "user", "content": "q"}])
-    assert rechecked(byline, follow_up, first) is None
+    assert rechecked(chain, follow_up, first) is None
     guarded = {**first, "draft": "", "abstained": True}  # a guard abstained in the run
-    assert rechecked(byline, items[0], guarded) is None
-    assert reaches_model(byline, items[0], guarded)  # the guards now let it through
-    assert not reaches_model(byline, items[0], first)
+    assert rechecked(chain, items[0], guarded) is None
+    assert reaches_model(chain, items[0], guarded)  # the guards now let it through
+    assert not reaches_model(chain, items[0], first)

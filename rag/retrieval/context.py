@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,14 @@ class Source:
             "score": round(h.score, 4),
             "similarity": round(h.similarity, 4),
         }
+
+
+def report_day(source: Source) -> date | None:
+    """The day the source's article was published, or None when it is undated."""
+    try:
+        return date.fromisoformat((source.hit.published_at or "")[:10])
+    except ValueError:
+        return None
 
 
 def pick_diverse(

@@ -22,7 +22,7 @@ import numpy as np
 from rag.answer import Citation, Sentence, StepRecord
 from rag.citations import CheckedAnswer, strip_markers, with_markers
 from rag.instructions import as_data, is_instruction
-from rag.retrieval.context import Source
+from rag.retrieval.context import Source, report_day
 from rag.sentences import sentence_spans
 
 if TYPE_CHECKING:
@@ -43,14 +43,6 @@ _NEGATION = re.compile(
     r"cancel(?:l)?ed|dropped|abandoned|reversed)\b",
     re.I,
 )
-
-
-def report_day(source: Source) -> date | None:
-    raw = (source.hit.published_at or "")[:10]
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        return None
 
 
 _MONTH = (

@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from rag.answer import Citation, StepRecord
 from rag.asked import (
     asked_kind,
@@ -177,12 +179,13 @@ class HideUnbacked:
         backing: dict[int, float] = {}  # the support each kept citation is kept for
         # A verdict on a yes/no question rests on every source the answer cites.
         all_cited = list(dict.fromkeys(n for s in checked.sentences for n in s.citations))
-        verdict = asks_yes_or_no(prep.news or prep.query)
+        question = prep.news or prep.query
+        verdict = asks_yes_or_no(question)
         recited: list[dict[str, object]] = []  # citations moved to another passage of the article
         for i, sentence in enumerate(checked.sentences):
             keep = []
             claimless = states_nothing(sentence.text) or (
-                verdict and restates(sentence.text, prep.news or prep.query)
+                verdict and restates(sentence.text, question)
             )
             for n in sentence.citations:
                 score = checked.pair_support.get((i, n), 0.0)
@@ -275,33 +278,35 @@ class HideUnbacked:
         back the question (the model cited one of the two articles a comparison describes).
         An answer citing several articles is left as it is."""
         cited = {s.hit.article_id for s in prep.sources if s.n in numbers}
-        best: tuple[float, int | None] = (0.0, None)
-        if len(cited) != 1:
-            return best
-        for s in prep.sources:
-            if s.hit.article_id in cited:
-                continue
-            joint = self._joint_support(chain, prep, "", [*numbers, s.n], True)
-            best = max(best, (joint, s.n), key=lambda b: b[0])
-        return best
+        others = [s.n for s in prep.sources if s.hit.article_id not in cited]
+        if len(cited) != 1 or not others:
+            return 0.0, None
+        candidates = [self._joined(prep, [*numbers, n]) for n in others]
+        row = chain.checker.support_matrix([prep.query], candidates)[0]
+        best = int(np.argmax(row))
+        return float(row[best]), others[best]
+
+    @classmethod
+    def _joint_support(
+        cls, chain: AnswerChain, prep: Prepared, text: str, numbers: list[int], claimless: bool
+    ) -> float:
+        """How well the passages of sources ``numbers``, read as one, back the sentence
+        ``text``; a sentence that states nothing of its own is the question's claim."""
+        if not any(s.n in numbers for s in prep.sources):
+            return 0.0
+        claim = prep.query if claimless else strip_markers(text)
+        together = cls._joined(prep, numbers)
+        return float(chain.checker.support_matrix([claim], [together])[0, 0])
 
     @staticmethod
-    def _joint_support(
-        chain: AnswerChain, prep: Prepared, text: str, numbers: list[int], claimless: bool
-    ) -> float:
-        """How well the passages of sources ``numbers``, read as one (headlines and bylines
-        included), back the sentence ``text``; a sentence that states nothing of its own is
-        the question's claim."""
+    def _joined(prep: Prepared, numbers: list[int]) -> Source:
+        """Sources ``numbers`` as one source: their headlines and passages in one text, the
+        first one's byline and the others' bylines in its headline."""
         by_n = {s.n: s for s in prep.sources}
         cited = [by_n[n] for n in numbers if n in by_n]
-        if not cited:
-            return 0.0
         joined = " ".join(f"{c.hit.title}. {c.passage}" for c in cited)
-        bylines = " ".join(f"{c.hit.source} {c.hit.published_at[:10]}" for c in cited[1:])
-        first = replace(cited[0].hit, title=bylines)
-        together = Source(cited[0].n, first, joined, -1, -1)
-        claim = prep.query if claimless else strip_markers(text)
-        return float(chain.checker.support_matrix([claim], [together])[0, 0])
+        bylines = " ".join(f"{c.hit.source} {(c.hit.published_at or '')[:10]}" for c in cited[1:])
+        return Source(cited[0].n, replace(cited[0].hit, title=bylines), joined, -1, -1)
 
     @staticmethod
     def _question_support(chain: AnswerChain, prep: Prepared) -> dict[int, float]:

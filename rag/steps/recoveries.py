@@ -22,8 +22,8 @@ from rag.events import Token
 from rag.evidence import holds_kind_asked
 from rag.instructions import is_instruction
 from rag.prompting import answer_messages
-from rag.retrieval.context import build_sources
-from rag.steps.changes import long_day, publisher_of, report_day
+from rag.retrieval.context import build_sources, report_day
+from rag.steps.changes import long_day, publisher_of
 from rag.steps.coverage import names_missing_from
 
 if TYPE_CHECKING:
