@@ -50,6 +50,7 @@ def test_an_answered_question_streams_sources_evidence_tokens_then_the_answer(
         "gives_what_was_asked",
         "names_what_was_asked",
         "hide_unbacked",
+        "full_names",
         "figures_in_passages",
         "reported_changes",
         "one_number_per_article",

@@ -19,6 +19,7 @@ from rag.config import Settings
 from rag.steps.changes import FiguresInPassages, ReportedChanges
 from rag.steps.checks import (
     CiteCheck,
+    FullNames,
     GivesWhatWasAsked,
     HideUnbacked,
     NamesWhatWasAsked,
@@ -84,6 +85,7 @@ def default_steps(settings: Settings) -> Steps:
             GivesWhatWasAsked(enabled=settings.asked_checks),
             NamesWhatWasAsked(enabled=settings.asked_checks),
             HideUnbacked(threshold=support_threshold, clause_threshold=settings.clause_threshold),
+            FullNames(enabled=settings.asked_checks),
             FiguresInPassages(),
             ReportedChanges(threshold=support_threshold, same_days=settings.conflict_days),
             OneNumberPerArticle(),

@@ -24,6 +24,7 @@ from rag.asked import (
     names_any,
 )
 from rag.citations import CheckedAnswer, restates, states_nothing, strip_markers, with_markers
+from rag.full_names import bare_name, full_name
 from rag.lexical import tokenize_query
 from rag.retrieval.context import Source
 from rag.steps.changes import cite
@@ -314,6 +315,44 @@ class HideUnbacked:
             return {}
         row = chain.checker.support_matrix([prep.query], prep.sources)[0]
         return {s.n: float(row[j]) for j, s in enumerate(prep.sources)}
+
+
+@dataclass
+class FullNames:
+    """An answer that is a name given short ("The Dodgers [1].", "BBBY [1].") is given the
+    name as its cited article writes it in full ("The Los Angeles Dodgers [1].", "Bed Bath &
+    Beyond (BBBY) [1]."): only words the article writes before the name are added, from the
+    passages read of the articles the sentence cites (see ``rag.full_names``)."""
+
+    enabled: bool = True
+    name: str = "full_names"
+
+    def __call__(
+        self, chain: AnswerChain, prep: Prepared, checked: CheckedAnswer
+    ) -> tuple[CheckedAnswer, StepRecord]:
+        if not self.enabled or checked.refused or asks_yes_or_no(prep.news or prep.query):
+            return checked, StepRecord("check", self.name, "skipped")
+        article_of = {s.n: s.hit.article_id for s in prep.sources}
+        completed: list[dict[str, str]] = []
+        for sentence in checked.sentences:
+            text = strip_markers(sentence.text)
+            short = bare_name(text)
+            if short is None or not sentence.citations:
+                continue
+            articles = {article_of.get(n) for n in sentence.citations}
+            passages = [s.passage for s in prep.sources if s.hit.article_id in articles]
+            full = full_name(short, passages)
+            if full is None:
+                continue
+            at = text.find(short)
+            sentence.text = with_markers(
+                text[:at] + full + text[at + len(short) :], sentence.citations
+            )
+            completed.append({"name": short, "as_written": full})
+        if not completed:
+            return checked, StepRecord("check", self.name, "pass")
+        checked.text = " ".join(s.text for s in checked.sentences)
+        return checked, StepRecord("check", self.name, "changed", {"completed": completed})
 
 
 @dataclass
