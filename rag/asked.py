@@ -1,8 +1,9 @@
 """What a question asks for: the kind of answer ("a price", "a count") and the words naming
 the thing asked about ("net loss" in "What net loss did CoreWeave report?").
 
-Read from the question's opening alone, so a yes/no question, or one that mentions "how many"
-in passing, asks for no kind. Used after the model has written: an answer that gives none of
+Read from the opening of the question proper (``question_proper``: its last asking sentence,
+after a leading phrase or word), so a yes/no question, or one that mentions "how many" in
+passing, asks for no kind. Used after the model has written: an answer that gives none of
 the kind asked is not an answer, and a quotation offered when the model refuses must name
 what was asked.
 """
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from rag.lexical import tokenize_query
+from rag.sentences import sentence_spans
 
 # The question's opening: an optional preposition, then the question word.
 _OPENING = r"^\W*(?:question\s*:\s*)?(?:(?:at|in|for|by|to|on|from|of|and|so|then)\s+)?"
@@ -69,7 +71,9 @@ _FOCUS = (
 
 
 def asked_kind(question: str) -> str | None:
-    """ "price", "percent", "count" or "year" when the question opens by asking for one."""
+    """ "price", "percent", "count" or "year" when the question proper opens by asking for
+    one."""
+    question = question_proper(question)
     for kind, pattern in _KINDS.items():
         if pattern.search(question):
             return kind
@@ -89,10 +93,13 @@ def focus_terms(question: str) -> list[str]:
     """The words naming what the question asks about, lower-cased, stop words left out: for
     "What net loss did CoreWeave report for 2024?" ``["net", "loss"]``. Empty when the
     question names nothing of its own ("How much of that…?", a yes/no question)."""
+    question = question_proper(question)
     for pattern in _FOCUS:
         m = pattern.search(question)
         if m:
-            words = [w for w in tokenize_query(m.group("focus")) if not w.isdigit()]
+            # "which team, if any, has…": what is asked ends at a comma
+            focus = m.group("focus").split(",")[0]
+            words = [w for w in tokenize_query(focus) if not w.isdigit()]
             if words:
                 return words
     return []
@@ -107,8 +114,10 @@ def asked_noun(question: str) -> list[str]:
     """The words of the thing a "What/Which <thing> did…" question asks for ("net loss" in
     "What net loss did CoreWeave report?"); empty for any other shape, where the words after
     the question word are as often a verb ("How much has Amazon committed…")."""
-    m = _NOUN_FOCUS.search(question)
-    return [w for w in tokenize_query(m.group("focus")) if not w.isdigit()] if m else []
+    m = _NOUN_FOCUS.search(question_proper(question))
+    if m is None:
+        return []
+    return [w for w in tokenize_query(m.group("focus").split(",")[0]) if not w.isdigit()]
 
 
 def _same_word(a: str, b: str) -> bool:
@@ -171,9 +180,43 @@ def asks_yes_or_no(question: str) -> bool:
     has…"), or, after a leading phrase, its first clause opening with a question word or an
     auxiliary opens with the auxiliary ("Between the two reports, was there…"; "Considering
     both, which team, if any, has…" is open)."""
+    question = _last_asking(question)
     if _YES_NO_OPENING.search(question):
         return True
     if _WH_OPENING.search(question):
         return False
     first = _CLAUSE_OPENING.search(question)
     return first is not None and first.group(1) is None
+
+
+# "Approximately how much…": a word before the question word that does not change what it asks.
+_LEADING_WORD = re.compile(
+    r"^\W*(?:approximately|roughly|about|around|exactly|precisely|and|so|but|then|also|now)"
+    r"\b[\s,]*(?=" + _QUESTION_WORD + ")",
+    re.I,
+)
+
+
+def _last_asking(question: str) -> str:
+    """The last sentence ending in a question mark, when sentences before it set the scene
+    ("Gas prices hit a record this week. How much…?"); else the whole question."""
+    spans = sentence_spans(question)
+    if len(spans) < 2:
+        return question
+    asking = [question[a:b].strip() for a, b in spans if question[a:b].rstrip().endswith("?")]
+    return asking[-1] if asking else question
+
+
+def question_proper(question: str) -> str:
+    """The part of a question that asks, where the question word opens it: its last asking
+    sentence, after a leading phrase ("On average nationwide, how much does…", "In May,
+    which…") or a leading word ("Approximately how much…"). A question opening with its
+    question word, or a yes/no question, is returned as it is."""
+    text = _last_asking(question)
+    if _WH_OPENING.search(text) or _YES_NO_OPENING.search(text):
+        return text
+    first = _CLAUSE_OPENING.search(text)
+    if first is not None and first.group(1) is not None:
+        return text[first.start(1) :]
+    lead = _LEADING_WORD.match(text)
+    return text[lead.end() :] if lead else text

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 from rag import Byline
-from rag.asked import Asked, asked_kind, asks_yes_or_no, focus_terms, gives_kind, names_all
+from rag.asked import (
+    Asked,
+    asked_kind,
+    asked_noun,
+    asks_yes_or_no,
+    focus_terms,
+    gives_kind,
+    names_all,
+    question_proper,
+)
 from rag.testing import FakeChatModel, HashEmbeddings
 from tests.helpers import open_fake
 
@@ -89,6 +98,50 @@ def test_a_refusal_with_the_answer_in_an_evidence_quote_gets_that_quote(news, em
     assert answer.step("quoted_evidence").decision == "replaced"
     quote = answer.text.split("“")[1].split("”")[0]
     assert quote in ARTICLES["charge"][3]  # verbatim
+
+
+@pytest.mark.parametrize(
+    ("question", "proper"),
+    [
+        ("How many GPUs did the cluster have?", "How many GPUs did the cluster have?"),
+        # a sentence setting the scene before the question
+        (
+            "Gas prices hit a record this week. On average, how much does a gallon cost?",
+            "how much does a gallon cost?",
+        ),
+        ("Approximately how much has Orbit committed?", "how much has Orbit committed?"),
+        ("In May, which company bought the stake?", "which company bought the stake?"),
+        # a yes/no question and a sentence with no question word are left as they are
+        ("The Fed raised rates. Will it raise them again?", "Will it raise them again?"),
+        (
+            "Between the two reports, was there a change?",
+            "Between the two reports, was there a change?",
+        ),
+        ("Tell me about the warrant.", "Tell me about the warrant."),
+    ],
+)
+def test_the_question_proper_is_where_the_question_word_opens_it(question, proper) -> None:
+    assert question_proper(question) == proper
+
+
+def test_what_is_asked_is_read_from_the_question_proper() -> None:
+    question = "Zenith took a charge this quarter. Approximately how much did its chips cost?"
+    assert asked_kind(question) == "price"
+    assert focus_terms("Prices rose. Approximately what net loss did Zenith report?") == [
+        "net",
+        "loss",
+    ]
+    # what is asked ends at a comma: "if any" names nothing
+    assert asked_noun("Considering both, which team, if any, has won?") == ["team"]
+    assert asks_yes_or_no("Zenith took a charge. Did its shares fall?")
+
+
+def test_a_quote_is_offered_for_a_question_after_a_leading_word(news, embedder) -> None:
+    fake = FakeChatModel(mode="refuse", refusal_probability=0.9)
+    byline = open_fake(news, embedder, fake, focus_retry=False)
+    answer = byline.ask("Approximately how large is the charge Zenith takes for its Falcon chips?")
+    assert not answer.abstained and "$5.5 billion" in answer.text
+    assert answer.step("quoted_evidence").decision == "replaced"
 
 
 def test_a_quote_that_does_not_name_what_was_asked_is_not_offered(news, embedder) -> None:
