@@ -82,12 +82,22 @@ def compare(records: list[dict[str, Any]], new: dict[str, dict[str, Any]]) -> di
             or bool(r.get("abstained")) != bool(new[r["id"]]["abstained"])
         )
     ]
+    moved = {c["id"] for c in changed}
+    # the same verdict in other words: a quote added or dropped, a name completed
+    reworded = [
+        {"id": r["id"], "before": r.get("response") or "", "after": new[r["id"]]["response"]}
+        for r in records
+        if r["id"] in new
+        and r["id"] not in moved
+        and (r.get("response") or "") != new[r["id"]]["response"]
+    ]
     return {
         "n": len(records),
         "rechecked": len(new),
         "before": before,
         "after": after,
         "changed": changed,
+        "reworded": reworded,
     }
 
 
@@ -138,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{c['abstained'][0]} -> {c['abstained'][1]}")  # fmt: skip
         if args.show:
             print(f"      {c['abstain_reason'] or c['response'][:300]}")
+    print(f"  {len(report['reworded'])} answers reworded, their verdicts unchanged")
+    for c in report["reworded"] if args.show else []:
+        print(f"  {c['id']}:\n      was {c['before'][:300]}\n      now {c['after'][:300]}")
     if to_the_model:
         print(f"  {len(to_the_model)} a guard abstained on now reach the model (run them "
               f"again): {', '.join(to_the_model)}")  # fmt: skip

@@ -199,7 +199,10 @@ _LEADING_WORD = re.compile(
 
 def _last_asking(question: str) -> str:
     """The last sentence ending in a question mark, when sentences before it set the scene
-    ("Gas prices hit a record this week. How much…?"); else the whole question."""
+    ("Gas prices hit a record this week. How much…?"); else the whole question, as when it
+    opens as a question ("Does the article of 'Rep. Patrick McHenry'…?" is one question)."""
+    if _WH_OPENING.search(question) or _YES_NO_OPENING.search(question):
+        return question
     spans = sentence_spans(question)
     if len(spans) < 2:
         return question

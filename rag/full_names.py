@@ -60,26 +60,29 @@ def _is_name_word(word: str) -> bool:
 
 def _left_of(text: str, start: int) -> list[str] | None:
     """The name words written right before ``start``, or None when that run reaches the
-    start of a sentence, where any word is capitalised and a name's first word cannot be
-    told from an ordinary one."""
-    words = text[:start].split()
-    if text[:start] and not text[:start][-1].isspace():
+    start of a sentence or a line, where any word is capitalised and a name's first word
+    cannot be told from an ordinary one ("Following Adele's announcement")."""
+    prefix = text[:start]
+    if prefix and not prefix[-1].isspace():
         return []
+    tokens = list(re.finditer(r"\S+", prefix))
     taken: list[str] = []
-    i = len(words) - 1
+    i = len(tokens) - 1
     while i >= 0 and len(taken) < MAX_WORDS:
-        word = words[i]
-        if word in _JOINERS and taken and i > 0 and _is_name_word(words[i - 1]):
+        word = tokens[i].group()
+        if word in _JOINERS and taken and i > 0 and _is_name_word(tokens[i - 1].group()):
             taken.insert(0, word)
             i -= 1
             continue
         if not _is_name_word(word):
             break
-        before = words[i - 1] if i > 0 else ""
-        opens = not before or (
+        if i == 0:
+            return None
+        before = tokens[i - 1].group()
+        gap = prefix[tokens[i - 1].end() : tokens[i].start()]
+        if "\n" in gap or (
             _SENTENCE_END.search(before) is not None and before.rstrip(".") not in _ABBREVIATIONS
-        )
-        if opens:
+        ):
             return None
         taken.insert(0, word)
         i -= 1

@@ -229,6 +229,16 @@ def test_a_date_in_the_claim_is_neither_a_name_nor_a_figure() -> None:
     assert not states_differently(claim, "Acme lost 593 billion dollars on Monday.", "", "Zenith")
 
 
+def test_a_claim_that_names_nothing_is_about_what_the_question_names() -> None:
+    claim = "9.1% year-over-year."
+    listing = "Listing prices have grown by more than 8.5% year-over-year."
+    assert states_differently(claim, listing, "")  # read alone, any figure of its size
+    question = "Despite a dip, how much have gas prices risen in the US over the past year?"
+    assert not states_differently(claim, listing, "", question=question)
+    gas = "US gas prices are up 60% from a year ago."
+    assert states_differently(claim, gas, "", question=question)
+
+
 def test_a_figure_of_another_order_of_magnitude_is_another_quantity() -> None:
     assert states_differently("Acme plans 75 billion.", "Acme plans 93 billion.", "")
     assert not states_differently("Acme invests 10 billion.", "Acme began with 1 billion.", "")

@@ -574,7 +574,11 @@ def test_recheck_runs_a_recorded_draft_through_the_current_checks(byline, corpus
     assert out is not None and out["abstained"] and not out["correct"]
     report = compare([shown], {"t1": out})
     assert report["before"]["correct"] == 1 and report["after"]["correct"] == 0
-    assert [c["id"] for c in report["changed"]] == ["t1"]
+    assert [c["id"] for c in report["changed"]] == ["t1"] and report["reworded"] == []
+    # the same verdict in other words is listed apart
+    worded = {**out, "response": "The articles do not say."}
+    report = compare([{**shown, **out}], {"t1": worded})
+    assert report["changed"] == [] and [c["id"] for c in report["reworded"]] == ["t1"]
     assert rechecked(chain, items[0], {**first, "focused": True}) is None
     follow_up = EvalItem(id="f", question="And then?", history=[{"role": "user", "content": "q"}])
     assert rechecked(chain, follow_up, first) is None

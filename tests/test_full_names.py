@@ -53,6 +53,8 @@ def test_a_bare_name_is_a_sentence_of_name_words_only(sentence, name) -> None:
         # at a sentence's start any word is capitalised: "Yesterday" is not part of the name
         ("Broncos", ["Fans cheered. Yesterday Denver Broncos owners met."], None),
         ("Broncos", ["Denver Broncos owners met."], None),
+        # nor at the start of a line
+        ("Adele", ["after the album '30'\n\nFollowing Adele's announcement, tickets sold."], None),
         # a word after the name would change what it names
         ("Washington", ["Traffic on the George Washington Bridge stalled."], None),
         ("Apple", ["She bought an Apple Watch from Apple today."], None),
@@ -116,3 +118,8 @@ def test_a_yes_or_no_question_is_not_completed(news, embedder) -> None:
     )
     assert "Denver" not in answer.text
     assert answer.step("full_names").decision == "skipped"
+
+
+def test_words_the_answer_already_writes_before_the_name_are_not_added(news, embedder) -> None:
+    answer = _ask(news, embedder, "Denver [1]. Broncos [1].", "Which team did league owners sell?")
+    assert answer.text == "Denver [1]. Broncos [1]."

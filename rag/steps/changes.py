@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.answer import Citation, Sentence, StepRecord
+from rag.asked import question_proper
 from rag.citations import CheckedAnswer, strip_markers, with_markers
 from rag.instructions import as_data, is_instruction
 from rag.retrieval.context import Source, report_day
@@ -83,6 +84,12 @@ def _names(text: str) -> set[str]:
     return {n for n in found - _OPENERS if not _CALENDAR_WORD.match(n)}
 
 
+def _asked_names(question: str) -> set[str]:
+    """What the question proper names, its opening question word left out."""
+    proper = question_proper(question).strip()
+    return _names(proper[:1].lower() + proper[1:]) if proper else set()
+
+
 def _comparable(mine: set[str], theirs: set[str]) -> bool:
     """Whether some figure of ``theirs`` could be another report of one of ``mine``: the same
     order of magnitude (within ten times), or an amount given without its figure."""
@@ -96,12 +103,19 @@ def _comparable(mine: set[str], theirs: set[str]) -> bool:
     return False
 
 
-def states_differently(claim: str, other: str, cited_passages: str, headline: str = "") -> bool:
+def states_differently(
+    claim: str, other: str, cited_passages: str, headline: str = "", question: str = ""
+) -> bool:
     """Whether ``other`` (under ``headline``) speaks of everything the claim names, itself
     names one of them, and gives a figure of the claim's order of magnitude that neither the
     claim nor its passages give while the claim gives figures ``other`` lacks, or negates what
-    the claim asserts."""
+    the claim asserts. A claim that names nothing ("9.1% year-over-year.") is about what the
+    question it answers names: ``other`` must name one of that."""
     names = _names(claim)
+    if not names:
+        asked = _asked_names(question)
+        if asked and not asked & _names(f"{headline} {other}"):
+            return False
     if not names <= _names(f"{headline} {other}"):
         return False
     if names and not names & _names(other):  # a sentence about "the company", under a headline
@@ -216,7 +230,7 @@ def _findings(
             # an earlier report's figure may well be in the newer passage, as what changed;
             # a later cited one is measured against the reporting source alone
             context = "" if earlier else base.passage if mine else passages
-            if states_differently(claims[i], piece.passage, context, piece.hit.title):
+            if states_differently(claims[i], piece.passage, context, piece.hit.title, prep.query):
                 found.append(
                     _Finding(
                         i,

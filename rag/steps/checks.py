@@ -342,7 +342,7 @@ class FullNames:
             articles = {article_of.get(n) for n in sentence.citations}
             passages = [s.passage for s in prep.sources if s.hit.article_id in articles]
             full = full_name(short, passages)
-            if full is None:
+            if full is None or _said_before(checked.sentences, sentence, full, short):
                 continue
             at = text.find(short)
             sentence.text = with_markers(
@@ -353,6 +353,17 @@ class FullNames:
             return checked, StepRecord("check", self.name, "pass")
         checked.text = " ".join(s.text for s in checked.sentences)
         return checked, StepRecord("check", self.name, "changed", {"completed": completed})
+
+
+def _said_before(sentences: list, sentence: object, full: str, short: str) -> bool:
+    """Whether the answer already writes the added words right before the name ("Lt [1].
+    Nyota Uhura [1].": an abbreviation the answer's sentences were split at)."""
+    added = full[: full.rfind(short)].strip() if short in full else ""
+    k = next(i for i, s in enumerate(sentences) if s is sentence)
+    if not added or k == 0:
+        return False
+    before = strip_markers(sentences[k - 1].text).rstrip(" .")
+    return before.endswith(added.rstrip("."))
 
 
 @dataclass
