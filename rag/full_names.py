@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from rag.steps.coverage import _CALENDAR, _NOT_NAMES, _TITLES
+from rag.sentences import TITLES
+from rag.steps.coverage import _CALENDAR, _NOT_NAMES
 
 # Words that join a name's parts ("Bed Bath & Beyond", "Bank of America").
 _JOINERS = frozenset({"&", "of", "de", "van", "von", "du", "la"})
-_ABBREVIATIONS = frozenset({*_TITLES, "Mr", "Ms", "Dr", "St", "Jr", "Sr", "Lt", "Maj", "Adm"})
+_ABBREVIATIONS = frozenset({*TITLES, "Jr", "Sr"})
 # Where a sentence ends, the next word is capitalised whatever it is.
 _SENTENCE_END = re.compile(r"[.!?:;\"“”—–-]$")
 _TICKER = re.compile(r"[A-Z]{2,5}")

@@ -6,8 +6,14 @@ import re
 
 # A sentence runs to . ! or ? (plus closing quotes/brackets) followed by space, or to the end.
 _SENTENCE = re.compile(r"\S.*?(?:[.!?]+[\"'”’)\]]*(?=\s|$)|$)", re.S)
+# Titles written before a name ("Sen. Joe Manchin", "Lt. Nyota Uhura"): their full stop ends
+# no sentence, and they do not end a name.
+TITLES = (
+    "Mr", "Mrs", "Ms", "Mme", "Dr", "Prof", "Rev", "Hon", "St", "Rep", "Sen", "Gov", "Gen",
+    "Col", "Lt", "Maj", "Capt", "Sgt", "Adm", "Cmdr", "Supt",
+)  # fmt: skip
 _ABBREV = re.compile(
-    r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Inc|Corp|Co|Ltd|Jr|Sr|U\.S|U\.K|vs|No)\.|\b[A-Z]\.)$"
+    r"(?:\b(?:" + "|".join(TITLES) + r"|Inc|Corp|Co|Ltd|Jr|Sr|U\.S|U\.K|vs|No)\.|\b[A-Z]\.)$"
 )
 
 

@@ -237,6 +237,9 @@ def test_a_claim_that_names_nothing_is_about_what_the_question_names() -> None:
     assert not states_differently(claim, listing, "", question=question)
     gas = "US gas prices are up 60% from a year ago."
     assert states_differently(claim, gas, "", question=question)
+    # the sentence itself, not only its headline
+    inflation = "Overall inflation is up 7.5% over the last 12 months."
+    assert not states_differently(claim, inflation, "", "US prices soar", question=question)
 
 
 def test_a_figure_of_another_order_of_magnitude_is_another_quantity() -> None:

@@ -110,11 +110,11 @@ def states_differently(
     names one of them, and gives a figure of the claim's order of magnitude that neither the
     claim nor its passages give while the claim gives figures ``other`` lacks, or negates what
     the claim asserts. A claim that names nothing ("9.1% year-over-year.") is about what the
-    question it answers names: ``other`` must name one of that."""
+    question it answers names: ``other`` itself must name one of that."""
     names = _names(claim)
     if not names:
         asked = _asked_names(question)
-        if asked and not asked & _names(f"{headline} {other}"):
+        if asked and not asked & _names(other):
             return False
     if not names <= _names(f"{headline} {other}"):
         return False

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from rag.retrieval.hits import Hit
+from rag.sentences import TITLES
 
 # Widely read outlets, so a question can be recognised as naming one that the index lacks.
 KNOWN_OUTLETS = (
@@ -117,7 +118,7 @@ def missing_outlets(question: str, publishers: Iterable[str]) -> list[str]:
 # A full stop after a word of three letters or more ends a sentence, not an initial ("U.S.",
 # "J." and "Mr." go on) nor a title ("Rep. Patrick McHenry", "Gov. Kathy Hochul"): "…the
 # words TRUST ME BRO. How much…" is two names, not one.
-_TITLES = ("Rep", "Sen", "Gov", "Gen", "Col", "Sgt", "Capt", "Prof", "Rev", "Hon", "Mrs", "Mme")
+_TITLES = tuple(t for t in TITLES if len(t) >= 3)  # the lookbehind below needs three letters
 _SENTENCE_BREAK = re.compile(
     r"(?<=\w\w\w\.)" + "".join(rf"(?<!\b{t}\.)" for t in _TITLES) + r"\s+(?=[A-Z])"
 )
