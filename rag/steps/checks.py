@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.answer import Citation, StepRecord
+from rag.answer import Citation, Sentence, StepRecord
 from rag.asked import (
     asked_kind,
     asked_noun,
@@ -355,7 +355,7 @@ class FullNames:
         return checked, StepRecord("check", self.name, "changed", {"completed": completed})
 
 
-def _said_before(sentences: list, sentence: object, full: str, short: str) -> bool:
+def _said_before(sentences: list[Sentence], sentence: Sentence, full: str, short: str) -> bool:
     """Whether the answer already writes the added words right before the name ("Lt [1].
     Nyota Uhura [1].": an abbreviation the answer's sentences were split at)."""
     added = full[: full.rfind(short)].strip() if short in full else ""
