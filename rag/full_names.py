@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 
 from rag.sentences import TITLES
-from rag.steps.coverage import _CALENDAR, _NOT_NAMES
+from rag.steps.coverage import CALENDAR, NOT_NAMES
 
 # Words that join a name's parts ("Bed Bath & Beyond", "Bank of America").
 _JOINERS = frozenset({"&", "of", "de", "van", "von", "du", "la"})
@@ -38,7 +38,7 @@ def bare_name(text: str) -> str | None:
             continue
         if not word[0].isupper() or not re.fullmatch(r"[\w'’.&-]+", word):
             return None
-        if word.lower().strip(".") in _NOT_NAMES or _CALENDAR.match(word.lower()):
+        if word.lower().strip(".") in NOT_NAMES or CALENDAR.match(word.lower()):
             return None
     return " ".join(words)
 
@@ -53,8 +53,8 @@ def _is_name_word(word: str) -> bool:
     core = word.rstrip(".")
     return (
         bool(re.fullmatch(r"[A-Z][\w'’&-]*", core))
-        and core.lower() not in _NOT_NAMES
-        and not _CALENDAR.match(core.lower())
+        and core.lower() not in NOT_NAMES
+        and not CALENDAR.match(core.lower())
         and not core.endswith(("'s", "’s"))
     )
 

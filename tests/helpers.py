@@ -45,6 +45,24 @@ def write_articles(folder: Path, keys: list[str] | None = None) -> Path:
     return folder
 
 
+def index_articles(tmp_path: Path, embedder: Any, articles: dict[str, tuple[str, ...]]) -> Path:
+    """An index at ``tmp_path/idx`` of ``articles`` (id: title, source, published_at, body),
+    one Markdown file each, embedded with ``embedder``."""
+    from rag import Byline
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for key, (title, source, day, body) in articles.items():
+        (docs / f"{key}.md").write_text(
+            f'---\nid: {key}\ntitle: "{title}"\nsource: {source}\n'
+            f"url: https://example.com/{key}\npublished_at: {day}\n---\n{body}\n",
+            encoding="utf-8",
+        )
+    path = tmp_path / "idx"
+    Byline.open(path, embedder=embedder, embed_model="hash").ingest([docs])
+    return path
+
+
 def open_fake(index: Path, embedder: Any, fake: Any, **overrides: Any) -> Any:
     """A Byline on ``index`` answering with the scripted ``fake`` model (a low abstention
     floor, since the hash embedder's similarities run lower than a real model's)."""

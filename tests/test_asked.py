@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from rag import Byline
 from rag.asked import (
     Asked,
     asked_kind,
@@ -19,7 +18,7 @@ from rag.asked import (
     question_proper,
 )
 from rag.testing import FakeChatModel, HashEmbeddings
-from tests.helpers import open_fake
+from tests.helpers import index_articles, open_fake
 
 ARTICLES = {
     "charge": (
@@ -41,17 +40,7 @@ ARTICLES = {
 
 @pytest.fixture
 def news(tmp_path: Path, embedder: HashEmbeddings) -> Path:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for key, (title, source, day, body) in ARTICLES.items():
-        (docs / f"{key}.md").write_text(
-            f'---\nid: {key}\ntitle: "{title}"\nsource: {source}\n'
-            f"url: https://example.com/{key}\npublished_at: {day}\n---\n{body}\n",
-            encoding="utf-8",
-        )
-    path = tmp_path / "idx"
-    Byline.open(path, embedder=embedder, embed_model="hash").ingest([docs])
-    return path
+    return index_articles(tmp_path, embedder, ARTICLES)
 
 
 @pytest.mark.parametrize(

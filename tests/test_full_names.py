@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import Byline
 from rag.full_names import bare_name, full_name
 from rag.testing import FakeChatModel, HashEmbeddings
-from tests.helpers import open_fake
+from tests.helpers import index_articles, open_fake
 
 
 @pytest.mark.parametrize(
@@ -68,28 +67,20 @@ def test_a_name_is_completed_only_by_the_words_written_before_it(name, passages,
     assert full_name(name, passages) == full
 
 
-ARTICLE = (
-    "Broncos sold to new owners",
-    "Sports Desk",
-    "2022-08-09T12:00:00+00:00",
-    "League owners unanimously approved the sale of the Denver Broncos to the Walton-Penner "
-    "family on Tuesday. The Broncos had been held by a trust since 2019.",
-)
+ARTICLES = {
+    "broncos": (
+        "Broncos sold to new owners",
+        "Sports Desk",
+        "2022-08-09T12:00:00+00:00",
+        "League owners unanimously approved the sale of the Denver Broncos to the "
+        "Walton-Penner family on Tuesday. The Broncos had been held by a trust since 2019.",
+    )
+}
 
 
 @pytest.fixture
 def news(tmp_path: Path, embedder: HashEmbeddings) -> Path:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    title, source, day, body = ARTICLE
-    (docs / "broncos.md").write_text(
-        f'---\nid: broncos\ntitle: "{title}"\nsource: {source}\n'
-        f"url: https://example.com/broncos\npublished_at: {day}\n---\n{body}\n",
-        encoding="utf-8",
-    )
-    path = tmp_path / "idx"
-    Byline.open(path, embedder=embedder, embed_model="hash").ingest([docs])
-    return path
+    return index_articles(tmp_path, embedder, ARTICLES)
 
 
 def _ask(news: Path, embedder: HashEmbeddings, reply: str, question: str):

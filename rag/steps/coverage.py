@@ -72,13 +72,13 @@ KNOWN_OUTLETS = (
 )
 
 _NAME = re.compile(r"\b[A-Z][\w'’&.-]*(?:\s+(?:of\s+|de\s+|van\s+|von\s+)?[A-Z][\w'’&.-]*)*")
-_NOT_NAMES = frozenset(
+NOT_NAMES = frozenset(
     """a an and after according as at based before between but by considering did do does during
     for from given how i if in is it more most on or since some than that the their these this
     those though to was what when where whereas which while who whom whose why will with would
     yes no article articles report reports according""".split()
 )
-_CALENDAR = re.compile(
+CALENDAR = re.compile(
     r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*$|"
     r"^(mon|tues|wednes|thurs|fri|satur|sun)day$|^(19|20)\d\d$"
 )
@@ -141,7 +141,7 @@ def names_in(question: str, publishers: Iterable[str]) -> list[str]:
     for start, found in _name_matches(question):
         words = [w for w in re.findall(r"[\w'’.&-]+", found)]
         n = len(words)
-        while words and (words[0].lower() in _NOT_NAMES or _CALENDAR.match(words[0].lower())):
+        while words and (words[0].lower() in NOT_NAMES or CALENDAR.match(words[0].lower())):
             words.pop(0)
         before = question[:start].rstrip()
         at_start = len(words) == n and (not before or before[-1] in ".?!:")
@@ -149,7 +149,7 @@ def names_in(question: str, publishers: Iterable[str]) -> list[str]:
             continue
         phrase = " ".join(words).strip(" .'’")
         key = _norm(phrase)
-        if not key or len(key) < 3 or _CALENDAR.match(key):
+        if not key or len(key) < 3 or CALENDAR.match(key):
             continue
         if any(_contains(o, key) or _contains(key, o) for o in outlets if o):
             continue
@@ -164,7 +164,7 @@ def _name_words(name: str) -> list[str]:
     return [
         w
         for w in _norm(name).split()
-        if len(w) >= 3 and w not in _NOT_NAMES and w not in _TITLE_WORDS
+        if len(w) >= 3 and w not in NOT_NAMES and w not in _TITLE_WORDS
     ]
 
 
